@@ -1,0 +1,1 @@
+"""The operator console core: settings, users, dashboards, reports. No Streamlit here."""

@@ -1,0 +1,3 @@
+"""Command groups of `python -m console`; each module exposes `register(subparsers)`."""
+
+GROUPS = ("setup", "users", "ops", "audit", "chat", "daily_ops", "reports", "bench")

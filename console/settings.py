@@ -1,0 +1,99 @@
+"""The one settings object (env prefix CONSOLE_); refuses default secrets in production."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJECT_ROOT / "data"
+DEV_APPROVAL_SECRET = "dev-approval-secret-change-me"
+DEV_COOKIE_SECRET = "dev-cookie-secret-change-me"
+
+# USD per million tokens: input, output, cache write (5 min), cache read.
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "claude-opus-5-5": {"input": 15.0, "output": 75.0, "cache_write": 18.75, "cache_read": 1.5},
+    "claude-sonnet-5-5": {"input": 3.0, "output": 15.0, "cache_write": 3.75, "cache_read": 0.3},
+    "claude-haiku-5-5": {"input": 1.0, "output": 5.0, "cache_write": 1.25, "cache_read": 0.1},
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{DATA_DIR / 'console.db'}"
+    market_database_url: str = Field(
+        f"sqlite:///{DATA_DIR / 'market.db'}",
+        validation_alias=AliasChoices("MARKET_DATABASE_URL", "CONSOLE_MARKET_DATABASE_URL"),
+    )
+    approval_secret: SecretStr = SecretStr(DEV_APPROVAL_SECRET)
+    cookie_secret: SecretStr = SecretStr(DEV_COOKIE_SECRET)
+    admin_emails: list[str] = Field(default_factory=list)
+
+    # MCP servers: a path to, or the text of, a Claude-Desktop-style {"mcpServers": {...}} document.
+    mcp_servers: str | None = None
+    call_timeout_s: float = 30.0
+    read_retries: int = 1
+    operation_expiry_hours: float = 24.0
+    token_ttl_s: int = 300
+
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "CONSOLE_ANTHROPIC_API_KEY"))
+    anthropic_base_url: str | None = Field(None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "CONSOLE_ANTHROPIC_BASE_URL"))
+    model: str = "claude-sonnet-5-5"
+    max_tokens: int = 4096
+    max_tool_rounds: int = 8
+    context_budget_tokens: int = 150_000
+    prices: dict[str, dict[str, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.env == "production":
+            if self.approval_secret.get_secret_value() == DEV_APPROVAL_SECRET:
+                raise ValueError("CONSOLE_APPROVAL_SECRET must be set to a strong value when CONSOLE_ENV=production")
+            if self.cookie_secret.get_secret_value() == DEV_COOKIE_SECRET:
+                raise ValueError("CONSOLE_COOKIE_SECRET must be set to a strong value when CONSOLE_ENV=production")
+        return self
+
+    @property
+    def claude_enabled(self) -> bool:
+        return self.anthropic_api_key is not None and bool(self.anthropic_api_key.get_secret_value())
+
+    @cached_property
+    def mcp_servers_config(self) -> dict[str, Any]:
+        """The mcpServers document: the bundled servers over stdio unless configured otherwise."""
+        if not self.mcp_servers:
+            return default_mcp_servers(self)
+        text = self.mcp_servers
+        if not text.lstrip().startswith("{"):
+            text = Path(text).read_text()
+        return json.loads(text)
+
+    def server_env(self) -> dict[str, str]:
+        """Environment handed to the bundled servers (they read the same variables)."""
+        return {
+            "MARKET_DATABASE_URL": self.market_database_url,
+            "CONSOLE_APPROVAL_SECRET": self.approval_secret.get_secret_value(),
+            "CONSOLE_ENV": self.env,
+        }
+
+
+def default_mcp_servers(settings: Settings) -> dict[str, Any]:
+    import sys
+
+    return {
+        "mcpServers": {
+            name: {
+                "command": sys.executable,
+                "args": ["-m", f"servers.{name}"],
+                "cwd": str(PROJECT_ROOT),
+                "env": settings.server_env(),
+            }
+            for name in ("ads", "commerce", "analytics")
+        }
+    }

@@ -1,0 +1,69 @@
+"""Approval tokens: HMAC-SHA256 over operation id, tool, arguments hash and expiry (format in README)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+# Arguments that steer the write protocol itself; they are not part of what the approver approved.
+CONTROL_ARGS = frozenset({"dry_run", "approval_token", "idempotency_key", "expected_before", "pii_grant"})
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys, no spaces, UTF-8 kept: the same bytes on every side."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def arguments_hash(arguments: dict[str, Any]) -> str:
+    """SHA-256 hex of the canonical JSON of the business arguments (control arguments and nulls dropped)."""
+    business = {k: v for k, v in arguments.items() if k not in CONTROL_ARGS and v is not None}
+    return hashlib.sha256(canonical_json(business).encode()).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_token(secret: str, claims: dict[str, Any]) -> str:
+    payload = _b64(canonical_json(claims).encode())
+    mac = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return f"{payload}.{mac}"
+
+
+def read_token(secret: str, token: str, *, now: float | None = None) -> dict[str, Any]:
+    """The token's claims, or ValueError when it is malformed, forged or expired."""
+    try:
+        payload, mac = token.split(".", 1)
+        claims = json.loads(_unb64(payload))
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise ValueError("malformed token") from exc
+    expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(mac, expected):
+        raise ValueError("bad signature")
+    if float(claims.get("exp", 0)) < (time.time() if now is None else now):
+        raise ValueError("expired")
+    return claims
+
+
+def sign_approval(secret: str, *, operation_id: int | str, tool: str, arguments: dict[str, Any], ttl_s: int = 300) -> str:
+    """The token a server accepts for exactly these arguments of this tool."""
+    claims = {
+        "op": str(operation_id),
+        "tool": tool,
+        "args": arguments_hash(arguments),
+        "exp": int(time.time()) + ttl_s,
+    }
+    return sign_token(secret, claims)
+
+
+def sign_pii_grant(secret: str, *, site: str, subject: str, ttl_s: int = 300) -> str:
+    """A grant that lets the holder see unmasked customer contact details on one site."""
+    return sign_token(secret, {"scope": "pii", "site": site, "sub": subject, "exp": int(time.time()) + ttl_s})

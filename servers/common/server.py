@@ -1,0 +1,65 @@
+"""The base every bundled server runs on: coded errors on every failure, stdio or streamable HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import ToolAnnotations
+from pydantic import ValidationError
+
+from servers.common.errors import CodedToolError, NotFound, UpstreamError, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+WRITE_IDEMPOTENT = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+WRITE_ADDITIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
+WRITE_DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per bad field, without echoing the caller's values back at length."""
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "arguments"
+        parts.append(f"{field}: {err['msg']}")
+    return "; ".join(parts)
+
+
+class MarketServer(MCPServer):
+    """MCPServer whose every failed call answers with a code from DESIGN.md §3 and no traceback."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError as exc:
+            log.error("tool %s crashed", name, exc_info=exc.__cause__)
+            raise UpstreamError(f"{name} failed inside the server; the details are in the server log") from exc
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, CodedToolError):
+                raise cause from None
+            if isinstance(cause, ValidationError):
+                raise ValidationFailed(f"{name}: {describe_validation_error(cause)}") from None
+            if str(exc).startswith("Unknown tool"):
+                raise NotFound(f"no tool named {name!r} on server {self.name!r}") from None
+            raise
+
+
+def serve(build: Callable[[], MCPServer], *, default_port: int) -> None:
+    """Entry point of `python -m servers.<name>`: stdio by default, or streamable HTTP."""
+    parser = argparse.ArgumentParser(description=f"Run the MCP server (stdio, or streamable HTTP on {default_port}).")
+    parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=default_port)
+    args = parser.parse_args()
+    server = build()
+    if args.transport == "stdio":
+        server.run()
+    else:
+        server.run("streamable-http", host=args.host, port=args.port)
