@@ -1,0 +1,23 @@
+"""`python -m console bench servers`: p50/p99 of a read tool over a warm stdio session (official client)."""
+
+from __future__ import annotations
+
+import argparse
+
+from console.settings import Settings
+
+
+def main(args: argparse.Namespace) -> int:
+    from servers.market.bench import measure_stdio_read
+
+    url = args.market_url or Settings().market_database_url
+    cases = [
+        ("ads", "list_keywords", {"site": "us", "min_acos": 0.3, "sort_by": "acos", "descending": True, "limit": 50}),
+        ("analytics", "get_acos_alerts", {"site": "us"}),
+    ]
+    print(f"market: {url}")
+    print(f"{'server':10} {'tool':22} {'n':>5} {'p50 ms':>8} {'p99 ms':>8}")
+    for server, tool, arguments in cases:
+        figures = measure_stdio_read(url, server=server, tool=tool, arguments=arguments, n=args.iterations)
+        print(f"{server:10} {tool:22} {args.iterations:>5} {figures['p50_ms']:>8.2f} {figures['p99_ms']:>8.2f}")
+    return 0

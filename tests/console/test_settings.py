@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from console.settings import DEV_APPROVAL_SECRET, Settings
+
+
+def test_development_defaults_use_sqlite_under_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CONSOLE_DATABASE_URL", "MARKET_DATABASE_URL", "CONSOLE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("data/console.db")
+    assert settings.market_database_url.endswith("data/market.db")
+    assert settings.approval_secret.get_secret_value() == DEV_APPROVAL_SECRET
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CONSOLE_COOKIE_SECRET": "x" * 40}, "CONSOLE_APPROVAL_SECRET"),
+        ({"CONSOLE_APPROVAL_SECRET": "y" * 40}, "CONSOLE_COOKIE_SECRET"),
+    ],
+)
+def test_production_refuses_default_secrets(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str) -> None:
+    monkeypatch.setenv("CONSOLE_ENV", "production")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()
+
+
+def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSOLE_ENV", "production")
+    monkeypatch.setenv("CONSOLE_APPROVAL_SECRET", "a" * 40)
+    monkeypatch.setenv("CONSOLE_COOKIE_SECRET", "b" * 40)
+    assert Settings().env == "production"
+
+
+def test_market_url_accepts_the_servers_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARKET_DATABASE_URL", "sqlite:////tmp/m.db")
+    assert Settings().market_database_url == "sqlite:////tmp/m.db"
+
+
+def test_default_mcp_servers_are_the_bundled_three_over_stdio(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONSOLE_MCP_SERVERS", raising=False)
+    servers = Settings().mcp_servers_config["mcpServers"]
+    assert sorted(servers) == ["analytics", "ads", "commerce"] or sorted(servers) == ["ads", "analytics", "commerce"]
+    assert servers["ads"]["args"] == ["-m", "servers.ads"]
+    assert servers["ads"]["env"]["CONSOLE_APPROVAL_SECRET"] == DEV_APPROVAL_SECRET
+
+
+def test_mcp_servers_from_inline_json_or_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = {"mcpServers": {"ads": {"url": "http://127.0.0.1:8101/mcp"}}}
+    monkeypatch.setenv("CONSOLE_MCP_SERVERS", json.dumps(doc))
+    assert Settings().mcp_servers_config == doc
+    path = tmp_path / "servers.json"
+    path.write_text(json.dumps(doc))
+    monkeypatch.setenv("CONSOLE_MCP_SERVERS", str(path))
+    assert Settings().mcp_servers_config == doc
+
+
+def test_claude_enabled_only_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    assert Settings().claude_enabled is False
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    assert Settings().claude_enabled is True
+    assert "sk-test" not in repr(Settings())
