@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -83,3 +84,54 @@ class BridgeConfig:
     operation_expiry_hours: float = 24
     token_ttl_s: int = 300
     bundled: frozenset[str] = field(default_factory=_default_bundled)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A pending (or decided) write as people see it: the server's dry-run preview and its whole story."""
+
+    id: int
+    batch_id: str | None
+    status: str
+    site: str
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    preview: dict[str, Any]
+    reason: str | None
+    proposer: str
+    source_kind: str
+    source_ref: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    decision_reason: str | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    error_code: str | None = None
+    original_arguments: dict[str, Any] | None = None
+    edit_history: list[dict[str, Any]] = field(default_factory=list)
+    executed_at: dt.datetime | None = None
+    version: int = 1
+
+    @property
+    def name(self) -> str:
+        """The namespaced tool name (`ads__update_bid`)."""
+        return f"{self.server}__{self.tool}"
+
+    @property
+    def summary(self) -> str:
+        """`update_bid keyword #7 'yoga mat': bid 1.50 → 1.20`."""
+        target, change = self.preview.get("target", ""), self.preview.get("summary", "")
+        return f"{self.tool} {target}: {change}".strip().rstrip(":")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What approving or rejecting a batch did to one of its operations."""
+
+    operation_id: int
+    status: str
+    code: str | None = None
+    message: str | None = None

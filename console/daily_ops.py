@@ -1,0 +1,223 @@
+"""The daily operations run: checks per site → Markdown report → proposed fixes as one batch → a recorded run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from console import dashboards
+from console.alerts import Alert, FixResult, file_calls, new_batch_id, plan_fixes
+from console.errors import ConsoleError
+from console.report_runs import ReportRun, ReportRuns
+from console.reports import SiteFindings, claude_summary, daily_markdown, summary_counts
+from mcp_bridge.types import Caller, Source
+
+log = logging.getLogger(__name__)
+
+WINDOW_DAYS = 7  # the run looks at the last complete week
+KEYWORD_WINDOW_DAYS = 14  # keyword and search-term checks need more clicks to be fair
+HARVEST_DAYS = 30
+LOW_STAR_MAX = 2
+LIMIT = 25
+JOB_USER = "daily-ops@system"
+
+
+def _source(ref: str | None = None, kind: str = "job") -> Source:
+    return Source(kind=kind, ref=ref)
+
+
+@dataclass
+class Window:
+    """The run's dates: yesterday is the last complete day; today's partial orders would look like a crash."""
+
+    today: dt.date
+
+    @property
+    def end(self) -> str:
+        return (self.today - dt.timedelta(days=1)).isoformat()
+
+    def start(self, days: int) -> str:
+        return (self.today - dt.timedelta(days=days)).isoformat()
+
+
+def _read(bridge: Any, caller: Caller, tool: str, args: dict[str, Any], ref: str | None) -> dict[str, Any]:
+    # A page's checks are audited as the page's reads; the scheduled run's as the job's.
+    kind = "job" if caller.channel == "job" else caller.channel if caller.channel in ("ui", "cli") else "ui"
+    return dashboards.read(bridge, caller, tool, args, source=_source(ref, kind))
+
+
+def check_sales(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None) -> tuple[Alert, dict[str, Any]]:
+    """Days of the last week and categories whose revenue moved past the threshold week over week."""
+    data = _read(bridge, caller, "analytics__get_sales_dashboard",
+                 {"site": site, "start_date": w.start(WINDOW_DAYS), "end_date": w.end, "top_n": 3}, ref)
+    items = [{"what": f"{p['period']} (day)", "period": p["period"], "revenue": p["revenue"],
+              "week_ago": p["revenue"] / (1 + p["change"]) if p["change"] not in (None, -1) else None,
+              "change": p["change"]} for p in data["anomalies"]]
+    items += [{"what": f"{c['key']} (category, week)", "period": c["key"], "revenue": c["revenue"],
+               "week_ago": c["previous_revenue"], "change": c["change"]} for c in data["category_anomalies"]]
+    return Alert("sales_anomaly", site, items), data
+
+
+def check_ads(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None, *, acos_target: float) -> list[Alert]:
+    """ACOS over target, wasted spend and harvestable search terms, from the analytics server's finders."""
+    window = {"site": site, "start_date": w.start(KEYWORD_WINDOW_DAYS), "end_date": w.end, "limit": LIMIT}
+    wasted = _read(bridge, caller, "analytics__find_wasted_spend", {**window, "level": "keyword"}, ref)["items"]
+    over = _read(bridge, caller, "analytics__get_acos_alerts", {**window, "level": "keyword", "direction": "over",
+                                                                "sort_by": "spend"}, ref)["items"]
+    # A keyword that wastes money is handled there (pause / cut the bid), not lowered twice.
+    wasted_ids = {k["keyword_id"] for k in wasted}
+    acos_items = [{**k, "keyword_id": k["id"], "text": k["name"], "acos_target": acos_target}
+                  for k in over if k["id"] not in wasted_ids]
+    harvest = _read(bridge, caller, "analytics__find_harvest_candidates",
+                    {**window, "start_date": w.start(HARVEST_DAYS)}, ref)["items"]
+    return [Alert("acos_over_target", site, acos_items), Alert("wasted_spend", site, wasted),
+            Alert("harvest", site, harvest)]
+
+
+def check_budgets(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None) -> Alert:
+    """Campaigns that run out of budget early, and under-utilised ones the budget can move from."""
+    data = _read(bridge, caller, "analytics__get_budget_pacing",
+                 {"site": site, "start_date": w.start(KEYWORD_WINDOW_DAYS), "end_date": w.end, "limit": 100}, ref)
+    roles = {"exhausted_early": "exhausted", "under_utilised": "under_utilised"}
+    items = [{**row, "role": roles[row["status"]], "exhausted_hour": _hour(row.get("typical_ran_out_at"))}
+             for row in data["items"] if row["status"] in roles]
+    return Alert("budget_exhausted", site, items)
+
+
+def _hour(value: str | None) -> int | None:
+    return int(value.split(":")[0]) if value else None
+
+
+def check_inventory(bridge: Any, caller: Caller, site: str, ref: str | None) -> list[Alert]:
+    data = _read(bridge, caller, "analytics__get_inventory_dashboard",
+                 {"site": site, "only_at_risk": True, "limit": 200}, ref)
+    at_risk = data["items"]
+    return [Alert("stock_out_risk", site, at_risk),
+            Alert("oos_live_ads", site, [it for it in at_risk if it["out_of_stock"] and it["live_ads"] > 0])]
+
+
+def check_reviews(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None) -> Alert:
+    """1–2 star reviews of the last three days (today's included: they are complete when they arrive)."""
+    data = _read(bridge, caller, "analytics__get_recent_reviews",
+                 {"site": site, "start_date": w.start(3), "end_date": w.today.isoformat(), "max_rating": LOW_STAR_MAX,
+                  "limit": LIMIT}, ref)
+    return Alert("low_star_reviews", site, data["items"])
+
+
+def collect_alerts(bridge: Any, caller: Caller, site: str, *, today: dt.date, kinds: tuple[str, ...]) -> list[Alert]:
+    """The alerts of some checks for a dashboard page ("ads": ACOS, wasted, harvest, budgets; "inventory")."""
+    w, out = Window(today), []
+    if "ads" in kinds:
+        ads = _read(bridge, caller, "analytics__get_ads_dashboard", {"site": site, "start_date": w.start(WINDOW_DAYS),
+                                                                     "end_date": w.end, "limit": 1}, None)
+        out += check_ads(bridge, caller, site, w, None, acos_target=ads["acos_target"])
+    if "budgets" in kinds:
+        out.append(check_budgets(bridge, caller, site, w, None))
+    if "inventory" in kinds:
+        out += check_inventory(bridge, caller, site, None)
+    if "reviews" in kinds:
+        out.append(check_reviews(bridge, caller, site, w, None))
+    return out
+
+
+def collect_site(bridge: Any, caller: Caller, site: str, *, today: dt.date, ref: str | None = None) -> SiteFindings:
+    """Run every check on one site; a failing check is reported in the findings, the others still run."""
+    w = Window(today)
+    ads = _read(bridge, caller, "analytics__get_ads_dashboard",
+                {"site": site, "start_date": w.start(WINDOW_DAYS), "end_date": w.end, "limit": 1}, ref)
+    findings = SiteFindings(site=site, currency=ads["currency"], acos_target=ads["acos_target"], alerts=[])
+    checks = [
+        ("sales", lambda: [check_sales(bridge, caller, site, w, ref)[0]]),
+        ("ads", lambda: check_ads(bridge, caller, site, w, ref, acos_target=ads["acos_target"])),
+        ("budgets", lambda: [check_budgets(bridge, caller, site, w, ref)]),
+        ("inventory", lambda: check_inventory(bridge, caller, site, ref)),
+        ("reviews", lambda: [check_reviews(bridge, caller, site, w, ref)]),
+    ]
+    for name, check in checks:
+        try:
+            findings.alerts += check()
+        except ConsoleError as exc:
+            log.warning("daily-ops %s check on %s failed: %s", name, site, exc)
+            findings.errors.append(f"{name} check: {exc}")
+    return findings
+
+
+def propose_all(bridge: Any, caller: Caller, findings: list[SiteFindings], *, batch_id: str, ref: str | None,
+                source_kind: str = "job") -> FixResult:
+    """Every fixable finding of every site, filed as one batch."""
+    result = FixResult(batch_id=batch_id)
+    for f in findings:
+        for alert in f.alerts:
+            calls, notes = plan_fixes(alert.kind, f.site, alert.items, acos_target=f.acos_target)
+            filed = file_calls(bridge, caller, calls, batch_id=batch_id, source_kind=source_kind, ref=ref)
+            filed.notes += notes
+            result.merge(filed)
+    return result
+
+
+@dataclass
+class DailyOpsResult:
+    run: ReportRun
+    findings: list[SiteFindings]
+    fixes: FixResult | None
+    path: Path | None
+
+
+def run_daily_ops(runtime: Any, caller: Caller, *, sites: list[str] | None = None, today: dt.date | None = None,
+                  output_dir: Path | None = None, propose: bool = True, progress: Any = None) -> DailyOpsResult:
+    """Check each site, write the report, file the fixes as one batch and record the run (failed runs too)."""
+    runs = ReportRuns(runtime.engine)
+    bridge = runtime.bridge
+    sites = sorted(sites or caller.sites)
+    run = runs.start(kind="daily", site=sites[0] if len(sites) == 1 else None, requested_by=caller.user)
+    notify = progress or (lambda fraction, text: None)
+    try:
+        for site in sites:
+            if not caller.may_see(site):
+                raise ConsoleError(f"{caller.user} may not see site {site!r}")
+        today = today or dashboards.server_today(bridge, caller, sites[0])
+        findings = []
+        for i, site in enumerate(sites):
+            notify(i / (len(sites) + 1), f"checking {site.upper()}")
+            findings.append(collect_site(bridge, caller, site, today=today, ref=run.id))
+        notify(len(sites) / (len(sites) + 1), "filing proposed fixes")
+        fixes = propose_all(bridge, caller, findings, batch_id=new_batch_id("daily"), ref=run.id) if propose else None
+        draft = daily_markdown(findings, fixes, run_id=run.id, user=caller.user, today=today)
+        summary = claude_summary(runtime.settings, draft)
+        markdown = daily_markdown(findings, fixes, run_id=run.id, user=caller.user, today=today, summary=summary) if summary else draft
+        counts = {**summary_counts(findings, fixes), "summarised_by": "claude" if summary else "template"}
+        if all(f.errors and not any(a.items for a in f.alerts) for f in findings):
+            raise ConsoleError("every check failed: " + "; ".join(e for f in findings for e in f.errors))
+        batch = fixes.batch_id if fixes and fixes.proposed else None
+        run = runs.finish(run.id, summary=counts, markdown=markdown, batch_id=batch)
+        path = write_report(output_dir, run) if output_dir else None
+        notify(1.0, "done")
+        return DailyOpsResult(run=run, findings=findings, fixes=fixes, path=path)
+    except Exception as exc:
+        runs.fail(run.id, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def write_report(output_dir: Path, run: ReportRun) -> Path:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / run.filename
+    path.write_text(run.markdown, encoding="utf-8")
+    return path
+
+
+def job_caller(runtime: Any, email: str | None = None) -> Caller:
+    """Who the run acts as: the given user, else the system job identity (seller + manager on every site)."""
+    if email:
+        return runtime.users.caller(email, "job")
+    sites = tuple(runtime.users.sites())
+    if runtime.users.get(JOB_USER) is None:
+        runtime.users.create(JOB_USER, name="Daily operations job", roles=("seller", "manager"), sites=sites)
+    else:
+        have = set(runtime.users.caller(JOB_USER, "job").sites)
+        for site in sites:
+            if site not in have:
+                runtime.users.grant(JOB_USER, site=site)
+    return runtime.users.caller(JOB_USER, "job")

@@ -1,0 +1,52 @@
+"""Approval tokens and PII grants, signed as servers/common/approval.py reads them (HMAC-SHA256)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+# Arguments that steer the write protocol itself; never part of what an approver approved.
+CONTROL_ARGS = frozenset({"dry_run", "approval_token", "idempotency_key", "expected_before", "pii_grant"})
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys, no spaces, UTF-8 kept: the same bytes the servers hash."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def business_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments without the write-protocol controls (a caller may never pass those in)."""
+    return {k: v for k, v in arguments.items() if k not in CONTROL_ARGS}
+
+
+def arguments_hash(arguments: dict[str, Any]) -> str:
+    """SHA-256 hex of the canonical business arguments (controls and nulls dropped)."""
+    business = {k: v for k, v in business_arguments(arguments).items() if v is not None}
+    return hashlib.sha256(canonical_json(business).encode()).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign_token(secret: str, claims: dict[str, Any]) -> str:
+    payload = _b64(canonical_json(claims).encode())
+    mac = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return f"{payload}.{mac}"
+
+
+def sign_approval(secret: str, *, operation_id: int | str, tool: str, arguments: dict[str, Any], ttl_s: int = 300,
+                  now: float | None = None) -> str:
+    """The token a server accepts for exactly these arguments of this tool, until `now + ttl_s`."""
+    issued = time.time() if now is None else now
+    claims = {"op": str(operation_id), "tool": tool, "args": arguments_hash(arguments), "exp": int(issued) + ttl_s}
+    return sign_token(secret, claims)
+
+
+def sign_pii_grant(secret: str, *, site: str, subject: str, ttl_s: int = 300) -> str:
+    """A grant that lets the holder see unmasked customer contact details on one site."""
+    return sign_token(secret, {"scope": "pii", "site": site, "sub": subject, "exp": int(time.time()) + ttl_s})

@@ -1,0 +1,95 @@
+"""Audit: every tool call, proposal, decision, login and admin change — filter, search, inspect, export, verify."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pandas as pd
+import streamlit as st
+
+from console import formatting
+from pages.components import empty_state, page_header, render_error
+from pages.state import current_caller, get_runtime
+
+runtime = get_runtime()
+audit = runtime.bridge.audit
+caller = current_caller("approver")
+page_header("Audit log", "Append-only and hash-chained: any edit, deletion or reordering is caught by “Verify chain”.")
+
+verify_col, _ = st.columns([1, 3])
+if verify_col.button("Verify chain", icon=":material/verified:", type="primary"):
+    with st.spinner("Checking every row of the chain…"):
+        result = audit.verify()
+    if result.ok:
+        st.success(f"The chain is intact: {formatting.count(result.checked)} rows checked, every hash matches.",
+                   icon=":material/verified_user:")
+    else:
+        st.error(f"The chain is broken at row {result.first_bad_id}: {result.reason} "
+                 f"({formatting.count(result.checked)} rows were fine before it). Export the log and investigate.",
+                 icon=":material/gpp_bad:")
+
+today = dt.datetime.now(dt.UTC).date()
+c1, c2, c3, c4 = st.columns(4)
+period = c1.date_input("Time range (UTC)", (today - dt.timedelta(days=7), today), max_value=today, key="audit-period")
+actor = c2.text_input("User", key="audit-user", placeholder="email")
+tool = c3.text_input("Tool", key="audit-tool", placeholder="e.g. ads__update_bid")
+site = c4.selectbox("Site", ["all", *sorted(caller.sites)], key="audit-site", format_func=str.upper)
+c5, c6, c7 = st.columns([1, 1, 2])
+event = c5.selectbox("Event", ["any", "tool_call", "proposed", "edited", "approved", "rejected", "expired",
+                               "executed", "login", "logout", "user_created", "user_granted", "user_revoked",
+                               "policy_changed", "pin_accepted"], key="audit-event")
+outcome = c6.selectbox("Outcome", ["any", "ok", "error", "pending", "succeeded", "failed", "unknown", "rejected",
+                                   "expired", "no_access"], key="audit-outcome")
+text = c7.text_input("Search in arguments", key="audit-text", placeholder="e.g. yoga mat, 1.20, keyword_id")
+
+start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0])) if period else (today, today)
+filters = {
+    "since": dt.datetime.combine(start, dt.time.min),
+    "until": dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min),
+    "actor": actor.strip().lower() or None,
+    "tool": tool.strip() or None,
+    "site": None if site == "all" else site,
+    "sites": None if caller.has("admin") else caller.sites,
+    "event": None if event == "any" else event,
+    "outcome": None if outcome == "any" else outcome,
+    "text": text.strip() or None,
+}
+try:
+    rows = audit.query(**filters, limit=1000)
+except Exception as exc:
+    render_error(exc)
+    st.stop()
+
+if not rows:
+    empty_state("No audit rows match these filters.", "Widen the time range or clear a filter.")
+    st.stop()
+
+st.caption(f"{formatting.count(len(rows))} rows, newest first" + (" (first 1,000 shown)" if len(rows) >= 1000 else ""))
+frame = pd.DataFrame([{
+    "#": r.id, "At (UTC)": f"{r.at:%Y-%m-%d %H:%M:%S}", "Event": r.event, "User": r.actor, "Channel": r.channel,
+    "Site": (r.site or "").upper(), "Tool": r.tool or "", "Outcome": r.outcome or "",
+    "Duration": formatting.duration_ms(r.duration_ms) if r.duration_ms is not None else "",
+} for r in rows])
+st.dataframe(frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)))
+
+export_csv, export_jsonl, _ = st.columns([1, 1, 3])
+for column, fmt, mime in ((export_csv, "csv", "text/csv"), (export_jsonl, "jsonl", "application/jsonl")):
+    buffer = io.StringIO()
+    audit.export(fmt, buffer, **{k: v for k, v in filters.items() if v is not None})
+    column.download_button(f"Export {fmt.upper()}", buffer.getvalue(), file_name=f"audit-{start}-{end}.{fmt}",
+                           mime=mime, icon=":material/download:", on_click="ignore")
+
+st.subheader("Details")
+chosen = st.selectbox("Row", [r.id for r in rows], format_func=lambda i: f"#{i}", key="audit-row")
+row = next(r for r in rows if r.id == chosen)
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**{row.event}** by **{row.actor}** via {row.channel} at {row.at:%Y-%m-%d %H:%M:%S} UTC")
+    st.markdown(f"Site: {(row.site or '—').upper()} · Tool: `{row.tool or '—'}` · Outcome: {row.outcome or '—'}")
+    st.caption("Arguments")
+    st.json(row.arguments or {}, expanded=2)
+with right:
+    st.caption("Detail")
+    st.json(row.detail or {}, expanded=2)
+    st.caption(f"Row hash `{row.row_hash[:16]}…` · previous `{row.prev_hash[:16]}…`")

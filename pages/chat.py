@@ -1,0 +1,130 @@
+"""Chat: ask in plain language; tool calls show as steps; proposed changes show as cards with live status."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from console import formatting
+from console.approvals import OPEN_STATUSES
+from console.chat_service import QUICK_ACTIONS, Step
+from mcp_bridge.events import AgentError, OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone
+from pages.components import empty_state, operation_card, page_header, render_error
+from pages.state import active_site, console_state, current_caller, get_chat, get_runtime
+
+runtime = get_runtime()
+chat = get_chat()
+caller = current_caller("seller", channel="chat")
+state = console_state()
+site = active_site()
+STATUS_ICONS = {"ok": ":material/check_circle:", "pending": ":material/pending_actions:", "error": ":material/error:"}
+
+page_header("Chat", f"Working on site {site.upper()} — reads run at once; every change waits for an approver.")
+if chat.offline:
+    st.info("**Offline demo assistant** — no Claude API key is configured, so a built-in assistant answers the "
+            "common requests (try the quick actions). Set `ANTHROPIC_API_KEY` for the server to chat with Claude.",
+            icon=":material/smart_toy:")
+
+
+@st.fragment(run_every=5)
+def live_operation(op_id: int) -> None:
+    """A pending operation's card, re-read from the gate every few seconds until it is decided."""
+    operation(op_id)
+
+
+def operation(op_id: int) -> None:
+    try:
+        operation_card(runtime.bridge.gate.get(op_id))
+    except Exception as exc:
+        render_error(exc)
+
+
+def step_view(step: Step) -> None:
+    took = state.tool_durations.get(step.call_id)
+    label = step.name + (f" · {formatting.duration_ms(took)}" if took is not None else "")
+    if step.operation_id:
+        label += f" · pending approval #{step.operation_id}"
+    with st.expander(label, icon=STATUS_ICONS.get(step.status, ":material/build:")):
+        st.caption("Arguments")
+        st.json(step.arguments, expanded=1)
+        st.caption("Result")
+        st.code(step.result[:3000] or "(no result)", language=None, wrap_lines=True)
+
+
+conversations = chat.list_for(caller.user)
+ids = [None, *[c.id for c in conversations]]
+titles = {c.id: f"{c.title[:60]} · {c.updated_at:%b %d %H:%M}" for c in conversations}
+if state.conversation_id not in ids:
+    state.conversation_id = None
+pick, new = st.columns([5, 1], vertical_alignment="bottom")
+state.conversation_id = pick.selectbox("Conversation", ids, index=ids.index(state.conversation_id),
+                                       format_func=lambda i: titles.get(i, "New conversation"))
+if new.button("New", icon=":material/add:", width="stretch"):
+    state.conversation_id, state.chat_error = None, None
+    st.rerun()
+
+current = next((c for c in conversations if c.id == state.conversation_id), None)
+if current is not None:
+    t = current.totals
+    st.caption(f"This conversation: {formatting.count(t.input)} input · {formatting.count(t.output)} output · "
+               f"{formatting.count(t.cache_read)} cache-read · {formatting.count(t.cache_write)} cache-write tokens · "
+               f"cost ${t.cost_usd:,.4f} · {current.turns} turns · model {current.model}")
+    for message in chat.transcript(current.id, user=caller.user):
+        with st.chat_message(message.role):
+            for part in message.parts:
+                if isinstance(part, Step):
+                    step_view(part)
+                else:
+                    st.markdown(part)
+            for step in message.steps:
+                if step.operation_id:
+                    op = runtime.bridge.gate.get(step.operation_id)
+                    (live_operation if op.status in OPEN_STATUSES else operation)(step.operation_id)
+else:
+    empty_state("Start a conversation", "Ask about campaigns, keywords, orders or stock on your sites, or pick a "
+                "quick action. Changes you ask for become pending cards for an approver.")
+if state.chat_error:
+    st.error(state.chat_error, icon=":material/error:")
+
+st.caption("Quick actions")
+prompt = None
+for column, (label, text) in zip(st.columns(len(QUICK_ACTIONS)), QUICK_ACTIONS, strict=True):
+    if column.button(label, key=f"quick-{label}", width="stretch", help=text):
+        prompt = text
+prompt = st.chat_input("Ask about ads, orders or stock…") or prompt
+
+if prompt:
+    state.chat_error = None
+    with st.chat_message("user"):
+        st.markdown(prompt)
+    with st.chat_message("assistant"):
+        text, area, steps = "", None, {}
+        try:
+            for event in chat.run_turn(caller, state.conversation_id, prompt, site=site):
+                if isinstance(event, TextDelta):
+                    area = area or st.empty()
+                    text += event.text
+                    area.markdown(text + "▌")
+                elif isinstance(event, ToolStarted):
+                    if area is not None:
+                        area.markdown(text)
+                    text, area = "", None
+                    steps[event.call_id] = st.status(f"{event.name}…", expanded=False)
+                    steps[event.call_id].json(event.arguments, expanded=1)
+                elif isinstance(event, ToolFinished):
+                    state.tool_durations[event.call_id] = event.duration_ms
+                    box = steps.get(event.call_id) or st.status(event.name)
+                    box.caption(event.summary)
+                    box.update(label=f"{event.name} · {formatting.duration_ms(event.duration_ms)}",
+                               state="error" if event.status == "error" else "complete")
+                elif isinstance(event, OperationProposed):
+                    st.caption(f"Change #{event.operation_id} is waiting for approval.")
+                elif isinstance(event, AgentError):
+                    state.chat_error = event.message
+                elif isinstance(event, TurnDone):
+                    state.conversation_id = event.conversation_id
+        except Exception as exc:
+            render_error(exc)
+            st.stop()
+        if area is not None:
+            area.markdown(text)
+    st.rerun()

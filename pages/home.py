@@ -1,0 +1,59 @@
+"""Home: who you are, what you can do here, and what is waiting for you.
+
+Navigation per role (app.py): seller → Chat; manager → Ads, Inventory, Sales, Reports; approver → Approvals
+and Audit; admin → everything (Admin, Audit included). Everyone sees Home; nobody sees a site outside their scope.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from console import formatting
+from pages.components import empty_state, kpi_tile, page_header, render_error
+from pages.state import active_site, console_state, current_caller, get_runtime
+
+PAGES = Path(__file__).parent
+runtime = get_runtime()
+caller = current_caller()
+account = console_state().account
+
+page_header(f"Welcome, {account.name}", f"Active site: {(active_site() or '—').upper()} · sites in your scope: "
+            + ", ".join(s.upper() for s in sorted(caller.sites)))
+
+try:
+    mine = runtime.bridge.gate.list(proposer=caller.user, sites=caller.sites, limit=200)
+    waiting = runtime.bridge.gate.pending_count(caller) if caller.has("approver") else None
+except Exception as exc:
+    render_error(exc)
+    st.stop()
+
+open_mine = [op for op in mine if op.status in ("pending", "proposed")]
+cols = st.columns(3)
+with cols[0]:
+    kpi_tile("My proposals waiting", formatting.count(len(open_mine)), help="Changes you asked for, not yet decided")
+with cols[1]:
+    kpi_tile("My proposals in total", formatting.count(len(mine)))
+with cols[2]:
+    if waiting is not None:
+        kpi_tile("Waiting for your approval", formatting.count(waiting), help="Pending operations on your sites")
+
+st.subheader("Where to go")
+links = [
+    ("chat.py", "Chat", ":material/forum:", "seller", "Ask about ads, orders and stock; propose changes."),
+    ("approvals.py", "Approvals", ":material/task_alt:", "approver", "Approve or reject proposed changes."),
+    ("ads.py", "Ads", ":material/campaign:", "manager", "Spend, sales, ACOS and alerts."),
+    ("inventory.py", "Inventory", ":material/inventory_2:", "manager", "Days of supply and reorders."),
+    ("sales.py", "Sales", ":material/payments:", "manager", "Revenue, orders and anomalies."),
+    ("reports.py", "Reports", ":material/summarize:", "manager", "Daily operations and weekly reports."),
+    ("audit.py", "Audit", ":material/policy:", "approver", "Every call and decision, verifiable."),
+    ("admin.py", "Admin", ":material/admin_panel_settings:", "admin", "Users, servers and safety limits."),
+]
+shown = 0
+for file, label, icon, role, text in links:
+    if caller.has(role) and (PAGES / file).exists():
+        st.page_link(f"pages/{file}", label=f"{label} — {text}", icon=icon)
+        shown += 1
+if not shown:
+    empty_state("Nothing to open yet", "Ask an admin to grant you a role on the Admin page.")

@@ -1,0 +1,244 @@
+"""The ads list queries, shared by the list tools and generate_report: filter, aggregate, sort, page in SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session
+
+from servers.ads.models import AdGroupRow, CampaignRow, KeywordRow, Metrics, SearchTermRow
+from servers.ads.sql import metric_columns, metric_values, order_by, page, sums
+from servers.common.config import ServerConfig
+from servers.common.errors import NotFound
+from servers.market.db import parse_date_range
+from servers.market.models import AdGroup, Campaign, Keyword, KeywordDailyMetric, NegativeKeyword, SearchTermDailyMetric
+
+KDM = KeywordDailyMetric
+STDM = SearchTermDailyMetric
+
+
+def window(config: ServerConfig, start_date: str | None, end_date: str | None) -> tuple[dt.date, dt.date]:
+    """The inclusive date range of a read: the last 30 days ending today unless given."""
+    return parse_date_range(start_date, end_date, today=config.today())
+
+
+def contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match that treats % and _ in the text literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def in_window(table: Any, site: str, start: dt.date, end: dt.date) -> list[ColumnElement[bool]]:
+    return [table.site_id == site, table.date >= start, table.date <= end]
+
+
+def owned(session: Session, model: type[Any], object_id: int, site: str, lister: str) -> Any:
+    """The row with this id on this site, or NOT_FOUND naming the tool that lists valid ids."""
+    row = session.get(model, object_id)
+    if row is None or row.site_id != site:
+        noun = model.__tablename__.rstrip("s").replace("_", " ")
+        raise NotFound(f"{noun} {object_id} does not exist on site {site}; {lister} shows the ids")
+    return row
+
+
+def keyword_totals(session: Session, *, site: str, start: dt.date, end: dt.date) -> Metrics:
+    """All keyword metrics of a site over the window, summed in SQL."""
+    window = select(*sums(KDM)).where(*in_window(KDM, site, start, end)).subquery()
+    row = session.execute(select(*metric_columns(window).values())).mappings().one()
+    return Metrics(**metric_values(row))
+
+
+def search_term_totals(session: Session, *, site: str, start: dt.date, end: dt.date) -> Metrics:
+    window = select(*sums(STDM)).where(*in_window(STDM, site, start, end)).subquery()
+    row = session.execute(select(*metric_columns(window).values())).mappings().one()
+    return Metrics(**metric_values(row))
+
+
+def query_campaigns(
+    session: Session, *, site: str, start: dt.date, end: dt.date, platform: str | None = None,
+    campaign_type: str | None = None, targeting: str | None = None, state: str | None = None,
+    name_contains: str | None = None, sort_by: str = "spend", descending: bool = True, limit: int = 50, offset: int = 0,
+) -> tuple[int, list[CampaignRow]]:
+    """Campaigns of a site with their metrics over the window."""
+    per_campaign = (
+        select(KDM.campaign_id, *sums(KDM)).where(*in_window(KDM, site, start, end)).group_by(KDM.campaign_id).subquery()
+    )
+    metrics = metric_columns(per_campaign)
+    stmt = (
+        select(Campaign, *metrics.values())
+        .outerjoin(per_campaign, per_campaign.c.campaign_id == Campaign.id)
+        .where(Campaign.site_id == site)
+        .order_by(order_by(metrics[sort_by], descending), Campaign.id)
+    )
+    for column, value in ((Campaign.platform, platform), (Campaign.campaign_type, campaign_type),
+                          (Campaign.targeting, targeting), (Campaign.state, state)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if name_contains:
+        stmt = stmt.where(contains(Campaign.name, name_contains))
+    total, rows = page(session, stmt, limit=limit, offset=offset)
+    return total, [
+        CampaignRow(
+            id=c.id, name=c.name, platform=c.platform, campaign_type=c.campaign_type, targeting=c.targeting,
+            state=c.state, daily_budget=c.daily_budget, profile_id=c.profile_id, start_date=c.start_date.isoformat(),
+            **metric_values(r),
+        )
+        for r in rows
+        for c in [r["Campaign"]]
+    ]
+
+
+def query_ad_groups(
+    session: Session, *, site: str, start: dt.date, end: dt.date, campaign_id: int | None = None,
+    state: str | None = None, name_contains: str | None = None, sort_by: str = "spend", descending: bool = True,
+    limit: int = 50, offset: int = 0,
+) -> tuple[int, list[AdGroupRow]]:
+    """Ad groups of a site with their keywords' metrics over the window."""
+    per_group = (
+        select(Keyword.ad_group_id, *sums(KDM))
+        .join(Keyword, Keyword.id == KDM.keyword_id)
+        .where(*in_window(KDM, site, start, end))
+        .group_by(Keyword.ad_group_id)
+        .subquery()
+    )
+    metrics = metric_columns(per_group)
+    stmt = (
+        select(AdGroup, Campaign.name.label("campaign_name"), *metrics.values())
+        .join(Campaign, Campaign.id == AdGroup.campaign_id)
+        .outerjoin(per_group, per_group.c.ad_group_id == AdGroup.id)
+        .where(AdGroup.site_id == site)
+        .order_by(order_by(metrics[sort_by], descending), AdGroup.id)
+    )
+    if campaign_id is not None:
+        owned(session, Campaign, campaign_id, site, "list_campaigns")
+        stmt = stmt.where(AdGroup.campaign_id == campaign_id)
+    if state is not None:
+        stmt = stmt.where(AdGroup.state == state)
+    if name_contains:
+        stmt = stmt.where(contains(AdGroup.name, name_contains))
+    total, rows = page(session, stmt, limit=limit, offset=offset)
+    return total, [
+        AdGroupRow(id=g.id, campaign_id=g.campaign_id, campaign_name=r["campaign_name"], name=g.name,
+                   default_bid=g.default_bid, state=g.state, **metric_values(r))
+        for r in rows
+        for g in [r["AdGroup"]]
+    ]
+
+
+def query_keywords(
+    session: Session, *, site: str, start: dt.date, end: dt.date, campaign_id: int | None = None,
+    ad_group_id: int | None = None, state: str | None = None, match_type: str | None = None,
+    text_contains: str | None = None, min_acos: float | None = None, max_acos: float | None = None,
+    min_spend: float | None = None, zero_orders_only: bool = False, sort_by: str = "spend",
+    descending: bool = True, limit: int = 50, offset: int = 0,
+) -> tuple[int, list[KeywordRow]]:
+    """Keywords of a site with their metrics over the window; metric filters apply to the window's sums."""
+    per_keyword = (
+        select(KDM.keyword_id, *sums(KDM)).where(*in_window(KDM, site, start, end)).group_by(KDM.keyword_id).subquery()
+    )
+    metrics = metric_columns(per_keyword)
+    stmt = (
+        select(Keyword, Campaign.name.label("campaign_name"), *metrics.values())
+        .join(Campaign, Campaign.id == Keyword.campaign_id)
+        .outerjoin(per_keyword, per_keyword.c.keyword_id == Keyword.id)
+        .where(Keyword.site_id == site)
+        .order_by(order_by(metrics[sort_by], descending), Keyword.id)
+    )
+    if campaign_id is not None:
+        owned(session, Campaign, campaign_id, site, "list_campaigns")
+        stmt = stmt.where(Keyword.campaign_id == campaign_id)
+    if ad_group_id is not None:
+        owned(session, AdGroup, ad_group_id, site, "list_ad_groups")
+        stmt = stmt.where(Keyword.ad_group_id == ad_group_id)
+    for column, value in ((Keyword.state, state), (Keyword.match_type, match_type)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if text_contains:
+        stmt = stmt.where(contains(Keyword.text, text_contains))
+    if min_acos is not None:
+        stmt = stmt.where(metrics["acos"] >= min_acos)
+    if max_acos is not None:
+        stmt = stmt.where(metrics["acos"] <= max_acos)
+    if min_spend is not None:
+        stmt = stmt.where(metrics["spend"] >= min_spend)
+    if zero_orders_only:
+        stmt = stmt.where(metrics["orders"] == 0)
+    total, rows = page(session, stmt, limit=limit, offset=offset)
+    return total, [
+        KeywordRow(id=k.id, campaign_id=k.campaign_id, campaign_name=r["campaign_name"], ad_group_id=k.ad_group_id,
+                   text=k.text, match_type=k.match_type, bid=k.bid, state=k.state, **metric_values(r))
+        for r in rows
+        for k in [r["Keyword"]]
+    ]
+
+
+def query_search_terms(
+    session: Session, *, site: str, start: dt.date, end: dt.date, campaign_id: int | None = None,
+    ad_group_id: int | None = None, keyword_id: int | None = None, targeting: str | None = None,
+    term_contains: str | None = None, min_orders: int | None = None, min_clicks: int | None = None,
+    in_manual_campaign: bool | None = None, sort_by: str = "spend", descending: bool = True,
+    limit: int = 50, offset: int = 0,
+) -> tuple[int, list[SearchTermRow]]:
+    """Search terms per campaign, ad group and keyword, with their metrics over the window."""
+    where = in_window(STDM, site, start, end)
+    if campaign_id is not None:
+        owned(session, Campaign, campaign_id, site, "list_campaigns")
+        where.append(STDM.campaign_id == campaign_id)
+    if ad_group_id is not None:
+        owned(session, AdGroup, ad_group_id, site, "list_ad_groups")
+        where.append(STDM.ad_group_id == ad_group_id)
+    if keyword_id is not None:
+        owned(session, Keyword, keyword_id, site, "list_keywords")
+        where.append(STDM.keyword_id == keyword_id)
+    if term_contains:
+        where.append(contains(STDM.search_term, term_contains))
+    keys = (STDM.campaign_id, STDM.ad_group_id, STDM.keyword_id, STDM.search_term)
+    per_term = select(*keys, *sums(STDM)).where(*where).group_by(*keys).subquery()
+    metrics = metric_columns(per_term)
+    # Joined once per query (not correlated per row): the texts already targeted by manual keywords,
+    # and the texts each campaign already excludes.
+    manual_texts = (
+        select(func.lower(Keyword.text).label("text"))
+        .join(Campaign, Campaign.id == Keyword.campaign_id)
+        .where(Keyword.site_id == site, Keyword.state != "archived", Campaign.targeting == "manual")
+        .distinct()
+        .subquery()
+    )
+    negated_texts = (
+        select(NegativeKeyword.campaign_id, func.lower(NegativeKeyword.text).label("text"))
+        .where(NegativeKeyword.site_id == site)
+        .distinct()
+        .subquery()
+    )
+    term = func.lower(per_term.c.search_term)
+    in_manual = manual_texts.c.text.is_not(None)
+    stmt = (
+        select(per_term.c.campaign_id, per_term.c.ad_group_id, per_term.c.keyword_id, per_term.c.search_term,
+               Campaign.name.label("campaign_name"), Campaign.targeting, Keyword.text.label("keyword_text"),
+               in_manual.label("in_manual_campaign"), negated_texts.c.text.is_not(None).label("negated_in_campaign"),
+               *metrics.values())
+        .join(Campaign, Campaign.id == per_term.c.campaign_id)
+        .outerjoin(Keyword, Keyword.id == per_term.c.keyword_id)
+        .outerjoin(manual_texts, manual_texts.c.text == term)
+        .outerjoin(negated_texts, and_(negated_texts.c.campaign_id == per_term.c.campaign_id, negated_texts.c.text == term))
+        .order_by(order_by(metrics[sort_by], descending), per_term.c.search_term, per_term.c.campaign_id,
+                  per_term.c.ad_group_id, per_term.c.keyword_id)
+    )
+    if targeting is not None:
+        stmt = stmt.where(Campaign.targeting == targeting)
+    if min_orders is not None:
+        stmt = stmt.where(metrics["orders"] >= min_orders)
+    if min_clicks is not None:
+        stmt = stmt.where(metrics["clicks"] >= min_clicks)
+    if in_manual_campaign is not None:
+        stmt = stmt.where(in_manual if in_manual_campaign else manual_texts.c.text.is_(None))
+    total, rows = page(session, stmt, limit=limit, offset=offset)
+    return total, [
+        SearchTermRow(search_term=r["search_term"], campaign_id=r["campaign_id"], campaign_name=r["campaign_name"],
+                      targeting=r["targeting"], ad_group_id=r["ad_group_id"], keyword_id=r["keyword_id"],
+                      keyword_text=r["keyword_text"], in_manual_campaign=bool(r["in_manual_campaign"]),
+                      negated_in_campaign=bool(r["negated_in_campaign"]), **metric_values(r))
+        for r in rows
+    ]

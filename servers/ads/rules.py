@@ -1,0 +1,58 @@
+"""Marketplace rules a write must satisfy before it is proposed: bid and budget ranges, clean names."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from servers.common.errors import ValidationFailed
+from servers.market.models import Site
+
+# Amazon Ads' accepted ranges per currency: (lowest bid, highest bid, lowest daily budget, highest daily budget).
+LIMITS: dict[str, tuple[float, float, float, float]] = {
+    "USD": (0.02, 1_000, 1, 1_000_000),
+    "EUR": (0.02, 1_000, 1, 1_000_000),
+    "GBP": (0.02, 1_000, 1, 1_000_000),
+    "JPY": (2, 100_000, 100, 21_000_000),
+}
+DEFAULT_LIMITS = LIMITS["USD"]
+
+
+def check_bid(session: Session, site: str, bid: float) -> float:
+    """The bid rounded to cents, or VALIDATION_FAILED when the marketplace would refuse it."""
+    currency = session.get(Site, site).currency  # type: ignore[union-attr]  # run_write checked the site
+    low, high, _, _ = LIMITS.get(currency, DEFAULT_LIMITS)
+    if not low <= bid <= high:
+        raise ValidationFailed(f"a bid on site {site} must be between {low} and {high} {currency}; got {bid}")
+    return round(bid, 2)
+
+
+def check_budget(session: Session, site: str, budget: float) -> float:
+    currency = session.get(Site, site).currency  # type: ignore[union-attr]
+    _, _, low, high = LIMITS.get(currency, DEFAULT_LIMITS)
+    if not low <= budget <= high:
+        raise ValidationFailed(f"a daily budget on site {site} must be between {low} and {high} {currency}; got {budget}")
+    return round(budget, 2)
+
+
+def clean_text(value: str, what: str) -> str:
+    """Whitespace collapsed; VALIDATION_FAILED when nothing is left."""
+    text = " ".join(value.split())
+    if not text:
+        raise ValidationFailed(f"{what} must not be blank")
+    return text
+
+
+def parse_day(value: str | None, default: dt.date, what: str) -> dt.date:
+    if value is None:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{what} must look like 2026-11-21; got {value!r}") from None
+
+
+def money(value: float) -> float:
+    """Rounded to cents, and never -0.0 (which reads as a loss to people)."""
+    return round(value, 2) + 0.0

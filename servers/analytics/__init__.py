@@ -1,0 +1,1 @@
+"""The analytics MCP server: the seller's own numbers and the playbook finders."""

@@ -1,0 +1,1 @@
+"""The commerce server: the store backend (products, inventory, orders, returns, customers, promotions, imports)."""

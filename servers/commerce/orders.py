@@ -1,0 +1,212 @@
+"""Order tools: list and read orders; move an order along its lifecycle (one order per operation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from servers.commerce.arguments import (
+    Before,
+    Descending,
+    DryRun,
+    EndDate,
+    IdemKey,
+    Limit,
+    Offset,
+    PiiGrant,
+    Site,
+    StartDate,
+    Token,
+)
+from servers.commerce.models import CustomerContact, OrderDetail, OrderItemInfo, OrderList, OrderSummary
+from servers.commerce.pii import mask_email, mask_phone, pii_allowed
+from servers.commerce.query import count_of, ordered, owned
+from servers.commerce.returns import return_rows
+from servers.commerce.signed import signed_arguments
+from servers.common.config import ServerConfig
+from servers.common.errors import ValidationFailed
+from servers.common.server import READ, WRITE_DESTRUCTIVE, WRITE_IDEMPOTENT, MarketServer
+from servers.market.db import MarketDB, parse_date_range, require_site
+from servers.market.models import Customer, Order, OrderItem, Product, Return, Variant
+from servers.market.writes import Plan, WriteResult, run_write, write_control
+
+OrderStatus = Literal["pending", "paid", "shipped", "delivered", "cancelled", "returned"]
+OrderSort = Literal["placed_at", "total", "number", "item_count"]
+# The lifecycle: pending → paid → shipped → delivered (→ returned); pending/paid → cancelled.
+NEXT_STATUSES: dict[str, list[str]] = {
+    "pending": ["paid", "cancelled"],
+    "paid": ["shipped", "cancelled"],
+    "shipped": ["delivered"],
+    "delivered": ["returned"],
+    "cancelled": [],
+    "returned": [],
+}
+Carrier = Annotated[str | None, Field(min_length=2, max_length=40, description="Carrier, e.g. 'UPS' (status shipped)")]
+Tracking = Annotated[str | None, Field(min_length=4, max_length=64, description="Tracking number (status shipped)")]
+
+
+def item_count_of_order() -> ColumnElement[Any]:
+    """Units of the order in the current row (a correlated subquery: computed only for the rows returned)."""
+    return (
+        select(func.coalesce(func.sum(OrderItem.quantity), 0))
+        .where(OrderItem.order_id == Order.id)
+        .scalar_subquery()
+    )
+
+
+def order_summaries(session: Session, query: Select[Any]) -> list[OrderSummary]:
+    """Run a select of (Order, customer name, item count) into summaries."""
+    return [
+        OrderSummary(id=o.id, number=o.number, status=o.status, placed_at=o.placed_at, total=o.total,
+                     currency=o.currency, customer_id=o.customer_id, customer_name=name, item_count=items,
+                     shipped_at=o.shipped_at, carrier=o.carrier, tracking_number=o.tracking_number)
+        for o, name, items in session.execute(query)
+    ]
+
+
+def summary_select(item_count: ColumnElement[Any]) -> Select[Any]:
+    return select(Order, Customer.name, item_count).join(Customer, Customer.id == Order.customer_id)
+
+
+def contact(customer: Customer, *, unmasked: bool) -> CustomerContact:
+    return CustomerContact(
+        id=customer.id, name=customer.name, country=customer.country, masked=not unmasked,
+        email=customer.email if unmasked else mask_email(customer.email),
+        phone=customer.phone if unmasked else mask_phone(customer.phone),
+    )
+
+
+def plan_status_change(s: Session, site: str, order_id: int, status: str, carrier: str | None, tracking: str | None) -> Plan:
+    """The before → after of one order's status change, refusing transitions the lifecycle does not have."""
+    order = owned(s, Order, order_id, site, noun="order", listed_by="list_orders")
+    allowed = NEXT_STATUSES.get(order.status, [])
+    if status not in allowed:
+        nexts = ", ".join(allowed) if allowed else "none (it is final)"
+        raise ValidationFailed(f"order {order.number} is {order.status}; it cannot become {status}. Allowed next: {nexts}")
+    before: dict[str, Any] = {"status": order.status}
+    after: dict[str, Any] = {"status": status}
+    if status == "shipped":
+        if not carrier or not tracking:
+            raise ValidationFailed("status shipped needs carrier and tracking_number")
+        before |= {"carrier": order.carrier, "tracking_number": order.tracking_number}
+        after |= {"carrier": carrier, "tracking_number": tracking}
+    elif carrier or tracking:
+        raise ValidationFailed("carrier and tracking_number apply only when the status becomes shipped")
+
+    def apply(s: Session) -> None:
+        order.status = status
+        if status == "shipped":
+            order.carrier, order.tracking_number = carrier, tracking
+            order.shipped_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    shipping = f" via {carrier} {tracking}" if status == "shipped" else ""
+    return Plan(
+        target=f"order #{order.id} {order.number}",
+        before=before,
+        after=after,
+        summary=f"status {order.status} → {status}{shipping}",
+        impact={"revenue_delta": -order.total} if status in ("cancelled", "returned") else {},
+        apply=apply,
+    )
+
+
+def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
+    @mcp.tool(annotations=READ)
+    def list_orders(
+        site: Site,
+        status: OrderStatus | None = None,
+        start_date: StartDate = None,
+        end_date: EndDate = None,
+        customer_id: int | None = None,
+        min_total: Annotated[float | None, Field(ge=0, description="Only orders worth at least this much")] = None,
+        sort_by: OrderSort = "placed_at",
+        descending: Descending = True,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> OrderList:
+        """List a site's orders placed in a date range (default: the last 30 days), newest first."""
+        start, end = parse_date_range(start_date, end_date, today=config.today())
+        with db.reader() as s:
+            require_site(s, site)
+            filters = [Order.site_id == site, Order.placed_date >= start, Order.placed_date <= end]
+            if status:
+                filters.append(Order.status == status)
+            if customer_id is not None:
+                owned(s, Customer, customer_id, site, noun="customer", listed_by="list_customers")
+                filters.append(Order.customer_id == customer_id)
+            if min_total is not None:
+                filters.append(Order.total >= min_total)
+            item_count = item_count_of_order()
+            sort_columns = {"placed_at": Order.placed_at, "total": Order.total, "number": Order.number,
+                            "item_count": item_count}
+            total = count_of(s, select(Order.id).where(*filters))
+            page = (summary_select(item_count).where(*filters)
+                    .order_by(ordered(sort_columns[sort_by], descending), Order.id.desc() if descending else Order.id)
+                    .limit(limit).offset(offset))
+            return OrderList(total=total, orders=order_summaries(s, page))
+
+    @mcp.tool(annotations=READ)
+    def get_order(site: Site, order_id: int, pii_grant: PiiGrant = None) -> OrderDetail:
+        """One order: its lines, its customer (contact masked without a PII grant), its returns."""
+        unmasked = pii_allowed(config.approval_secret, pii_grant, site)
+        with db.reader() as s:
+            require_site(s, site)
+            order = owned(s, Order, order_id, site, noun="order", listed_by="list_orders")
+            summary = order_summaries(s, summary_select(item_count_of_order()).where(Order.id == order.id))[0]
+            lines = s.execute(
+                select(OrderItem, Product.title)
+                .join(Variant, Variant.id == OrderItem.variant_id)
+                .join(Product, Product.id == Variant.product_id)
+                .where(OrderItem.order_id == order.id)
+                .order_by(OrderItem.id)
+            )
+            return OrderDetail(
+                order=summary,
+                next_statuses=NEXT_STATUSES.get(order.status, []),
+                items=[OrderItemInfo(id=i.id, variant_id=i.variant_id, sku=i.sku, title=title, quantity=i.quantity,
+                                     unit_price=i.unit_price, line_total=round(i.quantity * i.unit_price, 2))
+                       for i, title in lines],
+                customer=contact(s.get_one(Customer, order.customer_id), unmasked=unmasked),
+                returns=return_rows(s, Return.order_id == order.id),
+            )
+
+    @mcp.tool(annotations=WRITE_DESTRUCTIVE)
+    def update_order_status(
+        site: Site,
+        order_id: int,
+        status: Annotated[Literal["paid", "shipped", "delivered", "cancelled", "returned"],
+                          Field(description="Next status; get_order lists the allowed ones")],
+        carrier: Carrier = None,
+        tracking_number: Tracking = None,
+        dry_run: DryRun = False,
+        approval_token: Token = None,
+        idempotency_key: IdemKey = None,
+        expected_before: Before = None,
+    ) -> WriteResult:
+        """Move one order to its next status; cancelling cannot be undone (a write: needs approval)."""
+        arguments = {"site": site, "order_id": order_id, "status": status, "carrier": carrier,
+                     "tracking_number": tracking_number}
+        return run_write(db, config.approval_secret, tool="update_order_status", site=site, arguments=signed_arguments(arguments),
+                         control=write_control(dry_run, approval_token, idempotency_key, expected_before),
+                         plan=lambda s: plan_status_change(s, site, order_id, status, carrier, tracking_number))
+
+    @mcp.tool(annotations=WRITE_IDEMPOTENT)
+    def mark_order_shipped(
+        site: Site,
+        order_id: int,
+        carrier: Annotated[str, Field(min_length=2, max_length=40, description="Carrier, e.g. 'UPS'")],
+        tracking_number: Annotated[str, Field(min_length=4, max_length=64, description="The carrier's tracking number")],
+        dry_run: DryRun = False,
+        approval_token: Token = None,
+        idempotency_key: IdemKey = None,
+        expected_before: Before = None,
+    ) -> WriteResult:
+        """Mark one paid order shipped with carrier and tracking number (a write: needs approval)."""
+        arguments = {"site": site, "order_id": order_id, "carrier": carrier, "tracking_number": tracking_number}
+        return run_write(db, config.approval_secret, tool="mark_order_shipped", site=site, arguments=signed_arguments(arguments),
+                         control=write_control(dry_run, approval_token, idempotency_key, expected_before),
+                         plan=lambda s: plan_status_change(s, site, order_id, "shipped", carrier, tracking_number))

@@ -1,0 +1,25 @@
+"""The commerce server: the store backend (Shopify / SlimWeb style) behind the console."""
+
+from __future__ import annotations
+
+from servers.commerce import customers, imports, inventory, orders, products, promotions, returns
+from servers.commerce.signed import SignedArgumentsServer
+from servers.common.config import ServerConfig
+from servers.common.server import MarketServer
+from servers.market.db import MarketDB
+
+INSTRUCTIONS = (
+    "The store backend of each site: products, variants, categories, inventory, orders, returns, customers, "
+    "discount codes, coupons and product imports. Every tool takes the site first. Reads are free; writes "
+    "need an approval token (call them with dry_run=true to see the before → after). Customer emails and "
+    "phones are masked unless a pii_grant is passed."
+)
+
+
+def build_server(config: ServerConfig | None = None) -> MarketServer:
+    config = config or ServerConfig.from_env()
+    db = MarketDB(config.market_database_url)
+    mcp = SignedArgumentsServer("commerce", instructions=INSTRUCTIONS)
+    for module in (products, inventory, orders, returns, customers, promotions, imports):
+        module.register(mcp, db, config)
+    return mcp

@@ -1,0 +1,181 @@
+"""Deterministic demo data for the market database: `seed_market(url, scale="demo"|"large", seed=7)`.
+
+The data is shaped so every playbook in DESIGN.md §6 finds something: healthy and bad campaigns,
+keywords that burn money, harvestable auto-campaign search terms, budgets that run out early or sit
+unused, SKUs days from stock-out (and out of stock with live ads), a week-over-week sales anomaly,
+low-star reviews, today's paid orders waiting to ship. Everything comes from one `random.Random(seed)`;
+the only wall-clock input is the default `today`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+
+from servers.market.db import make_engine, migrate
+from servers.market.models import Base, Site
+from servers.market.seed_words import SITES, SiteSpec
+
+
+class MarketNotEmpty(RuntimeError):
+    """Seeding would mix with data already there; pass force=True to wipe the market tables first."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    groups_per_site: int  # product groups; each has an SP auto and an SP manual campaign
+    products_per_group: int
+    manual_ad_groups: int
+    keywords_per_ad_group: int
+    extra_campaigns: int  # per site and per kind: SB, SD, meta, google
+    customers_per_site: int
+    orders_per_day: int  # for `us`; other sites scale by their volume
+    reviews_per_product: int
+    manual_term_share: float  # share of manual keywords that also report search terms
+    days: int = 90
+
+
+SCALES = {
+    "demo": Scale("demo", groups_per_site=6, products_per_group=5, manual_ad_groups=2, keywords_per_ad_group=8,
+                  extra_campaigns=2, customers_per_site=1500, orders_per_day=150, reviews_per_product=4,
+                  manual_term_share=0.35),
+    "large": Scale("large", groups_per_site=60, products_per_group=10, manual_ad_groups=4, keywords_per_ad_group=32,
+                   extra_campaigns=10, customers_per_site=50000, orders_per_day=3000, reviews_per_product=4,
+                   manual_term_share=0.08),
+}
+
+WEEKDAY = (1.04, 1.0, 0.98, 0.97, 0.93, 0.86, 1.08)  # Monday .. Sunday: weekends dip on Saturday, peak Sunday
+EVENTS = {(10, 7): 1.6, (10, 8): 1.45}  # a fall deal event
+
+
+@dataclass
+class SeedSummary:
+    url: str
+    scale: str
+    seed: int
+    today: dt.date
+    first_day: dt.date
+    last_day: dt.date
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        rows = "\n".join(f"  {name:28} {n:>10,}" for name, n in self.counts.items() if n)
+        return (f"seeded {self.scale} (seed {self.seed}) {self.first_day} .. {self.last_day}, today {self.today}, "
+                f"in {self.seconds:.1f}s\n{rows}")
+
+
+class BulkWriter:
+    """Buffers rows per table and inserts them in large executemany batches, parents before children."""
+
+    def __init__(self, conn: Connection, batch: int = 50_000) -> None:
+        self.conn = conn
+        self.batch = batch
+        self.buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.counts: dict[str, int] = {t.name: 0 for t in Base.metadata.sorted_tables}
+        self._pending = 0
+        self._deferred = False
+
+    def defer(self, on: bool) -> None:
+        """Hold rows back (no automatic flush) while children are buffered ahead of their parents."""
+        self._deferred = on
+
+    def add(self, model: type[Base], row: dict[str, Any]) -> None:
+        self.buffers[model.__tablename__].append(row)
+        self._pending += 1
+        if self._pending >= self.batch and not self._deferred:
+            self.flush()
+
+    def flush(self) -> None:
+        for table in Base.metadata.sorted_tables:  # dependency order keeps foreign keys satisfied
+            rows = self.buffers.pop(table.name, None)
+            if rows:
+                self.conn.execute(table.insert(), rows)
+                self.counts[table.name] += len(rows)
+        self._pending = 0
+
+
+@dataclass
+class SeedContext:
+    """What the ads and commerce generators share while one seed runs."""
+
+    rng: random.Random
+    scale: Scale
+    today: dt.date
+    days: list[dt.date]
+    out: BulkWriter
+    ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    day_mult: dict[str, list[float]] = field(default_factory=dict)  # site -> demand multiplier per day
+    catalog: dict[str, Any] = field(default_factory=dict)  # site -> seed_commerce.Catalog
+    advertised: dict[str, list[int]] = field(default_factory=dict)  # site -> variant ids with enabled ads
+
+    def next_id(self, model: type[Base]) -> int:
+        self.ids[model.__tablename__] += 1
+        return self.ids[model.__tablename__]
+
+    def money(self, site: SiteSpec, usd: float) -> float:
+        """A USD amount in the site's currency, rounded the way the currency is."""
+        return round(usd * site.fx, site.money_digits)
+
+
+def demand_multipliers(rng: random.Random, days: list[dt.date]) -> list[float]:
+    """Weekday × Q4 ramp × deal-event bump × a little noise, one factor per day."""
+    n = len(days)
+    out = []
+    for i, d in enumerate(days):
+        season = 1.0 + 0.35 * (i / max(n - 1, 1)) ** 2
+        out.append(WEEKDAY[d.weekday()] * season * EVENTS.get((d.month, d.day), 1.0) * rng.uniform(0.95, 1.05))
+    return out
+
+
+def wipe_market(conn: Connection) -> None:
+    """Delete every row of every market table (the schema and its migration version stay)."""
+    for table in reversed(Base.metadata.sorted_tables):
+        conn.execute(delete(table))
+
+
+def seed_market(url: str, *, scale: str = "demo", seed: int = 7, today: dt.date | None = None,
+                force: bool = False) -> SeedSummary:
+    """Migrate, then fill the market database with deterministic demo data; refuses a non-empty one unless force."""
+    from servers.market import seed_ads, seed_commerce
+
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
+    started = time.perf_counter()
+    today = today or dt.date.today()
+    size = SCALES[scale]
+    days = [today - dt.timedelta(days=size.days - i) for i in range(size.days)]  # ends the day before today
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            if conn.scalar(select(func.count()).select_from(Site)):
+                if not force:
+                    raise MarketNotEmpty(f"{url} already has market data; use --force to wipe and reseed")
+                wipe_market(conn)
+            rng = random.Random(seed)
+            out = BulkWriter(conn)
+            ctx = SeedContext(rng=rng, scale=size, today=today, days=days, out=out)
+            for site in SITES:
+                out.add(Site, {"id": site.id, "name": site.name, "marketplace": site.marketplace, "region": site.region,
+                               "currency": site.currency, "timezone": site.timezone, "acos_target": site.acos_target})
+                ctx.day_mult[site.id] = demand_multipliers(rng, days)
+            for site in SITES:
+                seed_commerce.seed_catalog(ctx, site)
+                seed_ads.seed_ads(ctx, site)
+                seed_commerce.seed_sales(ctx, site)
+            out.flush()
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:  # fold the WAL into the file so copies of it are complete
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+    return SeedSummary(url=url, scale=scale, seed=seed, today=today, first_day=days[0], last_day=days[-1],
+                       seconds=round(time.perf_counter() - started, 2), counts=dict(out.counts))

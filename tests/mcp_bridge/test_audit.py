@@ -1,0 +1,179 @@
+"""The audit log: hash chain, tamper detection (edit, delete, insert, reorder), redaction, queries, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+
+import pytest
+from sqlalchemy import Engine, text
+
+from console.migrations import migrate_console
+from mcp_bridge.audit import REDACTED, AuditLog, bench_append, redact
+from mcp_bridge.store import make_engine
+
+
+@pytest.fixture
+def engine(console_url: str) -> Engine:
+    migrate_console(console_url)
+    eng = make_engine(console_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def audit(engine: Engine) -> AuditLog:
+    log = AuditLog(engine)
+    for i in range(1, 7):
+        log.append("tool_call", actor=f"user{i % 2}@demo.local", channel="chat", site="us" if i % 3 else "de",
+                   tool="ads__list_keywords", arguments={"site": "us", "query": f"yoga {i}"}, outcome="ok",
+                   duration_ms=1.5 * i, result_size=100 + i)
+    return log
+
+
+def test_a_fresh_chain_verifies(audit: AuditLog) -> None:
+    assert audit.verify() == audit.verify().__class__(ok=True, checked=6)
+
+
+def test_an_empty_chain_verifies(engine: Engine) -> None:
+    assert AuditLog(engine).verify().ok
+
+
+def _sql(engine: Engine, statement: str, **params: object) -> None:
+    with engine.begin() as c:
+        c.execute(text(statement), params)
+
+
+TAMPERING = {
+    "edit arguments": ("UPDATE audit_log SET arguments = '{\"site\": \"us\", \"query\": \"forged\"}' WHERE id = :row", "altered"),
+    "edit actor": ("UPDATE audit_log SET actor = 'mallory@demo.local' WHERE id = :row", "altered"),
+    "edit outcome and rehash nothing": ("UPDATE audit_log SET outcome = 'error' WHERE id = :row", "altered"),
+    "delete": ("DELETE FROM audit_log WHERE id = :row", "missing"),
+}
+
+
+@pytest.mark.parametrize("row", [1, 3, 6])
+@pytest.mark.parametrize("case", list(TAMPERING))
+def test_tampering_with_any_row_is_caught(engine: Engine, audit: AuditLog, case: str, row: int) -> None:
+    statement, word = TAMPERING[case]
+    _sql(engine, statement, row=row)
+    result = audit.verify()
+    assert not result.ok
+    assert result.first_bad_id == row
+    assert word in result.reason or "end" in result.reason
+
+
+@pytest.mark.parametrize("row", [1, 3, 5])
+def test_reordering_rows_is_caught(engine: Engine, audit: AuditLog, row: int) -> None:
+    # Swap the content of two neighbours, each keeping its own (valid) row hash: the links break.
+    _sql(engine, "UPDATE audit_log SET id = -1 WHERE id = :a", a=row)
+    _sql(engine, "UPDATE audit_log SET id = :a WHERE id = :b", a=row, b=row + 1)
+    _sql(engine, "UPDATE audit_log SET id = :b WHERE id = -1", b=row + 1)
+    result = audit.verify()
+    assert not result.ok and result.first_bad_id == row
+
+
+@pytest.mark.parametrize("row", [1, 4, 7])
+def test_inserting_a_row_is_caught(engine: Engine, audit: AuditLog, row: int) -> None:
+    # Make room and insert a forged row that copies its neighbour's prev_hash and hash.
+    _sql(engine, "UPDATE audit_log SET id = id + 100 WHERE id >= :row", row=row)
+    _sql(engine, "UPDATE audit_log SET id = id - 99 WHERE id >= 100")
+    _sql(engine, "INSERT INTO audit_log (id, at, event, actor, channel, prev_hash, row_hash) "
+                 "SELECT :row, at, 'approved', 'mallory', 'cli', prev_hash, row_hash FROM audit_log WHERE id = :next",
+         row=row, next=row + 1 if row < 7 else row - 1)
+    result = audit.verify()
+    assert not result.ok and result.first_bad_id == row
+
+
+def test_a_recomputed_forgery_still_breaks_the_next_link(engine: Engine, audit: AuditLog) -> None:
+    from mcp_bridge.audit import row_hash
+    from mcp_bridge.store import AuditRow, Store
+
+    with Store(engine).write() as s:
+        row = s.get(AuditRow, 2)
+        row.actor = "mallory@demo.local"
+        row.row_hash = row_hash(row)
+    result = audit.verify()
+    assert (result.ok, result.first_bad_id) == (False, 3)
+
+
+def test_deleting_the_last_row_is_caught_by_the_head(engine: Engine, audit: AuditLog) -> None:
+    _sql(engine, "DELETE FROM audit_log WHERE id = 6")
+    result = audit.verify()
+    assert (result.ok, result.checked, result.first_bad_id) == (False, 5, 6)
+
+
+def test_secrets_are_never_written(engine: Engine) -> None:
+    log = AuditLog(engine)
+    log.append("executed", actor="a@demo.local", channel="ui",
+               arguments={"site": "us", "approval_token": "abc.def", "pii_grant": "g", "nested": {"api_key": "k"}},
+               detail={"Authorization": "Bearer x", "password": "p", "ok": 1, "items": [{"client_secret": "s"}]})
+    with engine.connect() as c:
+        stored = " ".join(str(v) for v in c.execute(text("SELECT arguments, detail FROM audit_log")).one())
+    for secret in ("abc.def", "Bearer x", "'p'", "\"p\"", "\"k\"", "\"s\""):
+        assert secret not in stored
+    assert stored.count(REDACTED) == 6
+    assert log.verify().ok
+
+
+def test_redact_keeps_ordinary_values() -> None:
+    assert redact({"site": "us", "bid": 1.2, "tokens_used": None, "list": [1, {"token": "t"}]}) == {
+        "site": "us", "bid": 1.2, "tokens_used": None, "list": [1, {"token": REDACTED}]}
+
+
+def test_concurrent_writers_do_not_fork_the_chain(engine: Engine) -> None:
+    log = AuditLog(engine)
+    barrier = threading.Barrier(8)
+
+    def write(n: int) -> None:
+        barrier.wait()
+        for i in range(25):
+            log.append("tool_call", actor=f"w{n}", channel="job", arguments={"i": i})
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert log.verify() == log.verify().__class__(ok=True, checked=200)
+
+
+def test_an_append_inside_a_failed_action_leaves_nothing(engine: Engine) -> None:
+    log = AuditLog(engine)
+    with pytest.raises(RuntimeError), log.store.write() as s:
+        log.append("proposed", actor="x", channel="cli", session=s)
+        raise RuntimeError("the action failed")
+    assert log.verify().checked == 0
+    log.append("proposed", actor="x", channel="cli")
+    assert log.verify() == log.verify().__class__(ok=True, checked=1)
+
+
+def test_query_filters(audit: AuditLog) -> None:
+    assert [r.id for r in audit.query(actor="user1@demo.local")] == [5, 3, 1]
+    assert [r.id for r in audit.query(site="de")] == [6, 3]
+    assert [r.id for r in audit.query(text="YOGA 4")] == [4]
+    assert [r.id for r in audit.query(sites=frozenset({"de"}), limit=1)] == [6]
+    assert audit.query(tool="ads__update_bid") == []
+
+
+def test_export_jsonl_and_csv(audit: AuditLog) -> None:
+    out = io.StringIO()
+    assert audit.export("jsonl", out) == 6
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert records[1]["prev_hash"] == records[0]["row_hash"]
+    out = io.StringIO()
+    audit.export("csv", out, actor="user0@demo.local")
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [r["id"] for r in rows] == ["2", "4", "6"]
+    assert json.loads(rows[0]["arguments"]) == {"query": "yoga 2", "site": "us"}
+    with pytest.raises(ValueError):
+        audit.export("xml", io.StringIO())
+
+
+def test_bench_append_reports_a_rate_and_keeps_the_chain(engine: Engine) -> None:
+    rate = bench_append(engine, writers=4, per_writer=20)
+    assert rate > 0
+    assert AuditLog(engine).verify() == AuditLog(engine).verify().__class__(ok=True, checked=80)

@@ -1,0 +1,100 @@
+"""The Bridge facade: reads run and are audited, errors come back coded, tokens match the servers' format."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mcp_bridge import tokens
+from mcp_bridge.bridge import error_from_result, tool_name
+from mcp_bridge.errors import Conflict, UpstreamError
+from mcp_bridge.types import Source
+from servers.common import approval
+
+CHAT = Source("chat", ref="conv-1")
+
+
+@pytest.mark.parametrize("arguments", [
+    {"site": "us", "keyword_id": 7, "bid": 1.2},
+    {"site": "jp", "text": "ヨガマット", "bid": 120, "match_type": "exact", "note": None},
+    {"site": "de", "keyword_id": 7, "bid": 1.2, "dry_run": False, "approval_token": "t", "idempotency_key": "k"},
+    {"site": "us", "nested": {"b": [1, 2], "a": 1.5}},
+])
+def test_tokens_agree_with_the_servers(arguments: dict) -> None:
+    assert tokens.arguments_hash(arguments) == approval.arguments_hash(arguments)
+    assert tokens.CONTROL_ARGS == approval.CONTROL_ARGS
+    now = time.time()
+    token = tokens.sign_approval("s3cret", operation_id=42, tool="update_bid", arguments=arguments, ttl_s=60, now=now)
+    claims = approval.read_token("s3cret", token)
+    assert claims == {"op": "42", "tool": "update_bid", "args": approval.arguments_hash(arguments), "exp": int(now) + 60}
+    with pytest.raises(ValueError, match="bad signature"):
+        approval.read_token("other", token)
+    with pytest.raises(ValueError, match="expired"):
+        approval.read_token("s3cret", token, now=now + 120)
+
+
+def test_pii_grants_are_read_by_the_servers() -> None:
+    claims = approval.read_token("s", tokens.sign_pii_grant("s", site="us", subject="manager@demo.local"))
+    assert (claims["scope"], claims["site"], claims["sub"]) == ("pii", "us", "manager@demo.local")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("ads.update_bid", "ads__update_bid"), ("ads__update_bid", "ads__update_bid"), ("commerce.set_price", "commerce__set_price"),
+])
+def test_tool_names(given: str, expected: str) -> None:
+    assert tool_name(given) == expected
+
+
+class _Text:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class _Result:
+    def __init__(self, text: str) -> None:
+        self.content, self.is_error, self.structured_content = [_Text(text)], True, None
+
+
+def test_server_errors_keep_their_code() -> None:
+    err = error_from_result(_Result("CONFLICT: keyword #7 changed since the proposal"), "ads__update_bid")
+    assert isinstance(err, Conflict) and err.message == "keyword #7 changed since the proposal"
+    err = error_from_result(_Result("Traceback (most recent call last)"), "ads__update_bid")
+    assert isinstance(err, UpstreamError) and str(err).startswith("UPSTREAM_ERROR: ads__update_bid: ")
+
+
+def test_a_read_runs_and_is_audited(bridge, callers) -> None:
+    outcome = bridge.call(callers["seller"], "ads.list_profiles", {"site": "us"}, source=CHAT)
+    assert (outcome.status, outcome.code, outcome.tool) == ("ok", None, "ads__list_profiles")
+    assert outcome.structured["profiles"] and all(p["site"] == "us" for p in outcome.structured["profiles"])
+    row = bridge.audit.query(limit=1)[0]
+    assert (row.event, row.actor, row.channel, row.site, row.tool, row.outcome) == (
+        "tool_call", "seller@demo.local", "chat", "us", "ads__list_profiles", "ok")
+    assert row.arguments == {"site": "us"} and row.result_size == len(outcome.text)
+    assert row.detail == {"source": "chat", "source_ref": "conv-1"} and row.duration_ms > 0
+
+
+def test_reads_stay_inside_the_callers_sites(bridge, callers) -> None:
+    outcome = bridge.call(callers["seller-jp"], "ads__list_profiles", {"site": "us"}, source=CHAT)
+    assert (outcome.status, outcome.code) == ("error", "SITE_SCOPE_REQUIRED")
+    assert outcome.text == "SITE_SCOPE_REQUIRED: site 'us' is outside your scope; your sites: jp"
+    assert bridge.audit.query(limit=1)[0].outcome == "SITE_SCOPE_REQUIRED"
+
+
+def test_unknown_tools_and_bad_arguments_are_coded(bridge, callers) -> None:
+    assert bridge.call(callers["seller"], "ads__no_such_tool", {"site": "us"}, source=CHAT).code == "NOT_FOUND"
+    outcome = bridge.call(callers["seller"], "ads__list_keywords", {"site": "us", "limit": 100000}, source=CHAT)
+    assert (outcome.status, outcome.code) == ("error", "VALIDATION_FAILED")
+
+
+def test_the_audit_chain_holds_after_a_mix_of_calls(bridge, callers, gate_market_url) -> None:
+    from tests.support.console_db import keyword
+
+    kid, bid = keyword(gate_market_url)
+    bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)
+    op = bridge.call(callers["seller"], "ads__update_bid", {"site": "us", "keyword_id": kid, "bid": bid - 0.1}, source=CHAT)
+    bridge.gate.approve(op.operation_id, callers["approver"])
+    assert bridge.audit.verify().ok
+    stored = " ".join(str(r.arguments) + str(r.detail) for r in bridge.audit.query(limit=100))
+    assert "approval_token" not in stored or "[redacted]" in stored
+    assert "." not in "".join(str((r.arguments or {}).get("approval_token", "")) for r in bridge.audit.query(limit=100))
