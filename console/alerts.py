@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,10 +86,15 @@ def _num(item: dict[str, Any], *names: str, default: float | None = None) -> flo
     return default
 
 
+def cents_up(value: float) -> float:
+    """Round up to the cent: a cut of "at most 50%" must not become 50.3% through rounding."""
+    return math.ceil(round(value * 100, 6)) / 100
+
+
 def lowered_bid(bid: float, acos: float, target: float) -> float:
     """The bid that would bring ACOS to target if sales held, never below half the old bid (the −50% step)."""
     factor = min(0.95, max(0.5, target / acos)) if acos > 0 else 0.5
-    return round(max(MIN_BID, bid * factor), 2)
+    return max(MIN_BID, cents_up(bid * factor))
 
 
 def plan_fixes(kind: str, site: str, items: list[dict[str, Any]], *, action: str = "auto",
@@ -144,7 +150,7 @@ def plan_fixes(kind: str, site: str, items: list[dict[str, Any]], *, action: str
                                      f"wasted spend: {why} → pause"))
             elif chosen == "cut_bid":
                 bid = _num(it, "bid", default=0)
-                new = round(max(MIN_BID, bid * 0.5), 2)
+                new = max(MIN_BID, cents_up(bid * 0.5))
                 calls.append(FixCall("ads__update_bid", {"site": site, "keyword_id": int(it["keyword_id"]), "bid": new},
                                      f"wasted spend: {why} → bid {bid:.2f} → {new:.2f}"))
             else:

@@ -69,7 +69,7 @@ class Bridge:
         if self._catalog is None:
             from mcp_bridge.catalog import Catalog
 
-            self._catalog = Catalog(self._pool, self.engine, self.config)
+            self._catalog = Catalog(self._pool, self.engine, self.config, audit=self.audit)
         return self
 
     @property
@@ -133,6 +133,9 @@ class Bridge:
                            duration_ms=_ms(started))
 
     # -- WriteRunner: how the gate reaches the servers ---------------------------------------------------------
+    def prepare(self) -> None:
+        self.start()
+
     def dry_run(self, server: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         result = self.pool.call(server, tool, {**arguments, "dry_run": True}, timeout=self.config.call_timeout_s, retry=True)
         if result.is_error:

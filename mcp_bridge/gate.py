@@ -27,6 +27,9 @@ class WriteRunner(Protocol):
 
     def execute(self, server: str, tool: str, arguments: dict[str, Any], control: dict[str, Any]) -> dict[str, Any]: ...
 
+    def prepare(self) -> None:
+        """Make sure the server can be reached (sessions up) before an operation is claimed."""
+
 
 def is_outcome_unknown(exc: BaseException) -> bool:
     """True for the pool's OutcomeUnknown (matched by name: the gate does not depend on the session layer)."""
@@ -113,6 +116,7 @@ class Gate:
                 raise ValidationFailed(f"an edit may not move operation #{op.id} to another site ({op.site})")
             preview = self.runner.dry_run(op.server, op.tool, final)
             edit = {"by": approver.user, "at": now.isoformat(), "before": op.arguments, "after": final}
+        self.runner.prepare()
         won = False
         with self.store.write() as s:
             self.audit.lock(s)
@@ -150,6 +154,8 @@ class Gate:
         except ConsoleError as exc:
             status = "unknown" if is_outcome_unknown(exc) else "failed"
             error, code = exc.message, exc.code
+        except Exception as exc:  # whatever broke, the claim must not stay "executing" silently
+            status, error, code = "unknown", f"the call broke before its outcome was known: {exc!r}", "UPSTREAM_ERROR"
         elapsed = (time.perf_counter() - started) * 1000
         with self.store.write() as s:
             s.execute(update(OperationRow).where(OperationRow.id == op_id, OperationRow.status == "executing").values(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,31 +11,28 @@ from mcp_bridge.offline import MAX_PROPOSALS, Turn, num, table
 
 
 def low_stock(turn: Turn, *, days: int) -> Iterator[AgentEvent]:
-    data = yield from turn.read("commerce__get_inventory_levels", {"max_days_of_supply": days, "sort_by": "days_of_supply", "limit": 50})
+    data = yield from turn.read("analytics__get_inventory_alerts", {"days_threshold": days, "limit": 50})
     if data is None:
         return
-    levels = data.get("levels", [])
-    yield from turn.say(turn.t(f"{data.get('total', len(levels))} SKUs on {turn.site} have under {days} days of supply. "
-                               "Reorder suggestion: enough for lead time + 30 days, minus what is available and inbound.\n\n",
-                               f"{turn.site} 站点有 {data.get('total', len(levels))} 个 SKU 库存不足 {days} 天。"
-                               "补货建议：覆盖交货期 + 30 天，扣除可售与在途库存。\n\n"))
-    rows = []
-    for v in levels:
-        need = math.ceil(v["velocity_per_day"] * (v["lead_time_days"] + 30)) - v["available"] - v["inbound"]
-        rows.append([v["sku"], v["title"][:40], v["available"], v["inbound"], f"{v['velocity_per_day']:.1f}",
-                     v["days_of_supply"], max(need, 0)])
+    items = data.get("items", [])
+    yield from turn.say(turn.t(f"{data.get('total', len(items))} SKUs on {turn.site} have under {days} days of supply "
+                               "(reorder quantity covers lead time plus safety stock):\n\n",
+                               f"{turn.site} 站点有 {data.get('total', len(items))} 个 SKU 库存不足 {days} 天（建议补货量覆盖交货期和安全库存）：\n\n"))
     yield from turn.say(table(["SKU", turn.t("product", "产品"), turn.t("available", "可售"), turn.t("inbound", "在途"),
-                               turn.t("sold/day", "日销量"), turn.t("days of supply", "可售天数"), turn.t("reorder", "建议补货")], rows))
-    if any(v["available"] <= 0 for v in levels):
-        yield from turn.say(turn.t("\nSome are out of stock: say \"pause ads of out-of-stock SKUs\".\n",
-                                   "\n部分 SKU 已缺货：说\"暂停缺货SKU的广告\"。\n"))
+                               turn.t("sold/day", "日销量"), turn.t("days of supply", "可售天数"), turn.t("reorder", "建议补货"),
+                               turn.t("live ads", "在投广告")],
+                              [[v["sku"], v["title"][:40], v["available"], v["inbound"], f"{v['velocity_per_day']:.1f}",
+                                v["days_of_supply"], v["reorder_quantity"], v["live_ads"]] for v in items]))
+    if any(v["out_of_stock"] and v["live_ads"] for v in items):
+        yield from turn.say(turn.t("\nSome are out of stock with ads still running: say \"pause ads of out-of-stock SKUs\".\n",
+                                   "\n部分 SKU 已缺货但广告仍在投放：说\"暂停缺货SKU的广告\"。\n"))
 
 
 def pause_out_of_stock_ads(turn: Turn, **_: Any) -> Iterator[AgentEvent]:
-    data = yield from turn.read("ads__list_product_ads", {"out_of_stock_only": True, "state": "enabled", "limit": 500})
+    data = yield from turn.read("analytics__get_inventory_alerts", {"only_out_of_stock_with_ads": True, "limit": 100})
     if data is None:
         return
-    skus = list(dict.fromkeys(a["sku"] for a in data.get("product_ads", [])))
+    skus = list(dict.fromkeys(v["sku"] for v in data.get("items", [])))
     yield from turn.say(turn.t(f"{len(skus)} out-of-stock SKUs on {turn.site} still have live ads: {', '.join(skus) or 'none'}.\n",
                                f"{turn.site} 站点有 {len(skus)} 个缺货 SKU 仍在投放广告：{', '.join(skus) or '无'}。\n"))
     for sku in skus[:MAX_PROPOSALS * 2]:

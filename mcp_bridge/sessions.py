@@ -321,9 +321,9 @@ class SessionPool:
                 raise UpstreamError("the MCP session pool is closed")
             if self._portal is None:
                 portal = self._exit.enter_context(start_blocking_portal(name="mcp-bridge-loop"))
-                portal.start_task_sync(self._supervise)
                 self._portal = portal
                 atexit.register(self.close)
+                portal.start_task(self._supervise)
             return self._portal
 
     # ---- loop side ----
@@ -406,9 +406,12 @@ class SessionPool:
                 started = True
                 await stop.wait()
         except Exception as exc:
-            if not started:
+            if started:
+                self._break(slot, generation, f"session failed: {_describe(exc)}")
+            elif process is not None and process.stderr_tail:
+                raise UpstreamError(f"{_describe(exc)}; stderr: {process.stderr_tail[-1]}") from exc
+            else:
                 raise
-            self._break(slot, generation, f"session failed: {_describe(exc)}")
         finally:
             done.set()
 
@@ -416,7 +419,7 @@ class SessionPool:
         """Mark the slot's session dead (if it is still that generation) and let its owner shut it down."""
         if slot.generation != generation:
             return
-        if reason is not None:
+        if reason is not None and (slot.last_error, slot.error_generation) != (reason, generation):
             log.warning("MCP server %s: %s", slot.spec.name, reason)
             slot.last_error, slot.error_generation = reason, generation
         slot.state = "down"
@@ -497,6 +500,8 @@ def _describe(exc: BaseException) -> str:
     """One line for an exception, unwrapping the task-group wrappers anyio and the SDK add."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
+    if isinstance(exc, UpstreamError):
+        return exc.message
     if isinstance(exc, MCPError):
         return exc.message
     if isinstance(exc, TimeoutError):

@@ -39,7 +39,7 @@ def decision_controls(op) -> None:
         decide(gate.approve, f"Approved #{op.id}.", op.id, caller)
     with st.expander("Edit & approve", icon=":material/edit:"):
         with st.form(f"edit-{op.id}", border=False):
-            text = st.text_area("Arguments (JSON)", json.dumps(op.arguments, indent=2), height=160)
+            text = st.text_area("Arguments (JSON)", json.dumps(op.arguments, indent=2), height=160, key=f"args-{op.id}")
             if st.form_submit_button("Approve with these arguments", disabled=own, help=why):
                 try:
                     edited = json.loads(text)

@@ -1,21 +1,12 @@
 """Alembic environment of the console database (every module that adds console tables is imported here)."""
 
-import importlib
-import importlib.util
-
 from alembic import context
 
-from mcp_bridge.store import Base, make_engine
-
-# Modules whose tables live in the console database; each revision's owner adds theirs.
-MODEL_MODULES = ("mcp_bridge.store", "console.models", "mcp_bridge.pins", "mcp_bridge.conversations",
-                 "console.report_runs")
-for _name in MODEL_MODULES:
-    if importlib.util.find_spec(_name) is not None:
-        importlib.import_module(_name)
+from console.migrations import load_models
+from mcp_bridge.store import make_engine
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = load_models()
 
 
 def run_migrations_online() -> None:

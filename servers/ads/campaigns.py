@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 from sqlalchemy import func, select
@@ -45,7 +45,7 @@ CampaignId = Annotated[int, Field(description="Campaign id (list_campaigns shows
 
 
 def _live_campaign(s: Session, campaign_id: int, site: str) -> Campaign:
-    campaign: Campaign = owned(s, Campaign, campaign_id, site, "list_campaigns")
+    campaign = owned(s, Campaign, campaign_id, site, "list_campaigns")
     if campaign.state == "archived":
         raise ValidationFailed(f"campaign {campaign_id} '{campaign.name}' is archived; archived campaigns cannot change")
     return campaign
@@ -53,7 +53,7 @@ def _live_campaign(s: Session, campaign_id: int, site: str) -> Campaign:
 
 def _profile_for(s: Session, site: str, platform: str | None, profile_id: int | None) -> AdProfile:
     if profile_id is not None:
-        profile: AdProfile = owned(s, AdProfile, profile_id, site, "list_profiles")
+        profile = owned(s, AdProfile, profile_id, site, "list_profiles")
         if platform is not None and profile.platform != platform:
             raise ValidationFailed(f"profile {profile_id} is a {profile.platform} profile, not {platform}")
         return profile
@@ -97,12 +97,13 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         start, end = window(config, start_date, end_date)
         with db.reader() as s:
             require_site(s, site)
-            total, rows = query_campaigns(
+            found = query_campaigns(
                 s, site=site, start=start, end=end, platform=platform, campaign_type=campaign_type,
                 targeting=targeting, state=state, name_contains=name_contains, sort_by=sort_by,
                 descending=descending, limit=limit, offset=offset,
             )
-        return CampaignList(site=site, start_date=start.isoformat(), end_date=end.isoformat(), total=total, campaigns=rows)
+        return CampaignList(site=site, start_date=start.isoformat(), end_date=end.isoformat(), total=found.total,
+                            totals=found.totals, campaigns=found.rows)
 
     @mcp.tool(annotations=READ)
     def list_ad_groups(
@@ -121,11 +122,12 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         start, end = window(config, start_date, end_date)
         with db.reader() as s:
             require_site(s, site)
-            total, rows = query_ad_groups(
+            found = query_ad_groups(
                 s, site=site, start=start, end=end, campaign_id=campaign_id, state=state,
                 name_contains=name_contains, sort_by=sort_by, descending=descending, limit=limit, offset=offset,
             )
-        return AdGroupList(site=site, start_date=start.isoformat(), end_date=end.isoformat(), total=total, ad_groups=rows)
+        return AdGroupList(site=site, start_date=start.isoformat(), end_date=end.isoformat(), total=found.total,
+                           totals=found.totals, ad_groups=found.rows)
 
     @mcp.tool(annotations=WRITE_ADDITIVE)
     def create_campaign(
@@ -193,18 +195,17 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
 
         def plan(s: Session) -> Plan:
             campaign = _live_campaign(s, campaign_id, site)
-            after: dict[str, object] = {}
+            after: dict[str, Any] = {}
+            impact: dict[str, float] = {}
             if state is not None:
                 after["state"] = state
             if daily_budget is not None:
-                after["daily_budget"] = check_budget(s, site, daily_budget)
+                after["daily_budget"] = budget = check_budget(s, site, daily_budget)
+                impact["daily_budget_delta"] = money(budget - campaign.daily_budget)
             if name is not None:
-                after["name"] = clean_text(name, "name")
-                _refuse_duplicate_name(s, site, campaign.profile_id, after["name"], except_id=campaign.id)  # type: ignore[arg-type]
+                after["name"] = title = clean_text(name, "name")
+                _refuse_duplicate_name(s, site, campaign.profile_id, title, except_id=campaign.id)
             before = {field: getattr(campaign, field) for field in after}
-            impact = {}
-            if daily_budget is not None:
-                impact["daily_budget_delta"] = money(after["daily_budget"] - campaign.daily_budget)  # type: ignore[operator]
 
             def apply(s: Session) -> None:
                 for field, value in after.items():

@@ -35,7 +35,7 @@ from servers.common.errors import Conflict, ValidationFailed
 from servers.common.server import READ, WRITE_ADDITIVE, WRITE_IDEMPOTENT, MarketServer
 from servers.market.db import MarketDB, require_site
 from servers.market.models import AdGroup, Campaign, Keyword, NegativeKeyword
-from servers.market.writes import Plan, WriteResult, run_write, write_control
+from servers.market.writes import Plan, WriteControl, WriteResult, run_write, write_control
 
 KeywordId = Annotated[int, Field(description="Keyword id (list_keywords shows them)")]
 RECENT_DAYS = 7  # projections use the average day of the last week
@@ -51,7 +51,7 @@ def _recent_per_day(s: Session, today: dt.date, *where: object) -> tuple[float, 
 
 
 def _live_keyword(s: Session, keyword_id: int, site: str) -> Keyword:
-    keyword: Keyword = owned(s, Keyword, keyword_id, site, "list_keywords")
+    keyword = owned(s, Keyword, keyword_id, site, "list_keywords")
     if keyword.state == "archived":
         raise ValidationFailed(f"keyword {keyword_id} '{keyword.text}' is archived; archived keywords cannot change")
     return keyword
@@ -62,12 +62,12 @@ def _describe(keyword: Keyword) -> str:
 
 
 def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
-    def set_state(tool: str, site: str, keyword_id: int, state: str, control: tuple) -> WriteResult:  # type: ignore[type-arg]
+    def set_state(tool: str, site: str, keyword_id: int, state: str, control: WriteControl) -> WriteResult:
         """pause_keyword and enable_keyword: one field, from whatever it is to `state`."""
 
         def plan(s: Session) -> Plan:
             keyword = _live_keyword(s, keyword_id, site)
-            impact = {}
+            impact: dict[str, float] = {}
             if state == "paused" and keyword.state == "enabled":
                 _, spend = _recent_per_day(s, config.today(), KDM.keyword_id == keyword.id)
                 impact["daily_spend_delta"] = money(-spend)
@@ -79,7 +79,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                         apply=apply, impact=impact)
 
         return run_write(db, config.approval_secret, tool=tool, site=site,
-                         arguments={"site": site, "keyword_id": keyword_id}, control=write_control(*control), plan=plan)
+                         arguments={"site": site, "keyword_id": keyword_id}, control=control, plan=plan)
 
     @mcp.tool(annotations=READ)
     def list_keywords(
@@ -106,13 +106,14 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         start, end = window(config, start_date, end_date)
         with db.reader() as s:
             require_site(s, site)
-            total, rows = query_keywords(
+            found = query_keywords(
                 s, site=site, start=start, end=end, campaign_id=campaign_id, ad_group_id=ad_group_id, state=state,
                 match_type=match_type, text_contains=text_contains, min_acos=min_acos, max_acos=max_acos,
                 min_spend=min_spend, zero_orders_only=zero_orders_only, sort_by=sort_by, descending=descending,
                 limit=limit, offset=offset,
             )
-        return KeywordList(site=site, start_date=start.isoformat(), end_date=end.isoformat(), total=total, keywords=rows)
+        return KeywordList(site=site, start_date=start.isoformat(), end_date=end.isoformat(), total=found.total,
+                           totals=found.totals, keywords=found.rows)
 
     @mcp.tool(annotations=WRITE_ADDITIVE)
     def create_keyword(
@@ -130,7 +131,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         arguments = {"site": site, "ad_group_id": ad_group_id, "text": text, "match_type": match_type, "bid": bid}
 
         def plan(s: Session) -> Plan:
-            group: AdGroup = owned(s, AdGroup, ad_group_id, site, "list_ad_groups")
+            group = owned(s, AdGroup, ad_group_id, site, "list_ad_groups")
             campaign = s.get(Campaign, group.campaign_id)
             assert campaign is not None  # foreign key
             if "archived" in (group.state, campaign.state):
@@ -205,7 +206,8 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         expected_before: Before = None,
     ) -> WriteResult:
         """Pause a keyword so it stops serving (a write: needs approval)."""
-        return set_state("pause_keyword", site, keyword_id, "paused", (dry_run, approval_token, idempotency_key, expected_before))
+        control = write_control(dry_run, approval_token, idempotency_key, expected_before)
+        return set_state("pause_keyword", site, keyword_id, "paused", control)
 
     @mcp.tool(annotations=WRITE_IDEMPOTENT)
     def enable_keyword(
@@ -217,7 +219,8 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         expected_before: Before = None,
     ) -> WriteResult:
         """Enable a paused keyword so it serves again (a write: needs approval)."""
-        return set_state("enable_keyword", site, keyword_id, "enabled", (dry_run, approval_token, idempotency_key, expected_before))
+        control = write_control(dry_run, approval_token, idempotency_key, expected_before)
+        return set_state("enable_keyword", site, keyword_id, "enabled", control)
 
     @mcp.tool(annotations=WRITE_ADDITIVE)
     def create_negative(
@@ -236,10 +239,10 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                      "ad_group_id": ad_group_id}
 
         def plan(s: Session) -> Plan:
-            campaign: Campaign = owned(s, Campaign, campaign_id, site, "list_campaigns")
+            campaign = owned(s, Campaign, campaign_id, site, "list_campaigns")
             scope = f"campaign #{campaign.id} '{campaign.name}'"
             if ad_group_id is not None:
-                group: AdGroup = owned(s, AdGroup, ad_group_id, site, "list_ad_groups")
+                group = owned(s, AdGroup, ad_group_id, site, "list_ad_groups")
                 if group.campaign_id != campaign.id:
                     raise ValidationFailed(f"ad group {group.id} belongs to campaign {group.campaign_id}, not {campaign.id}")
                 scope = f"ad group #{group.id} '{group.name}' of {scope}"

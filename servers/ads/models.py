@@ -57,6 +57,10 @@ class Metrics(BaseModel):
     cpc: float | None = Field(None, description="spend / clicks")
 
 
+TOTAL_FIELD = Field(description="Rows matching the filters, before paging")
+TOTALS_FIELD = Field(description="Metrics summed over every row matching the filters (all pages)")
+
+
 class Profile(BaseModel):
     id: int
     site: str
@@ -97,7 +101,8 @@ class CampaignList(BaseModel):
     site: str
     start_date: str
     end_date: str
-    total: int = Field(description="Rows matching the filters, before paging")
+    total: int = TOTAL_FIELD
+    totals: Metrics = TOTALS_FIELD
     campaigns: list[CampaignRow]
 
 
@@ -114,7 +119,8 @@ class AdGroupList(BaseModel):
     site: str
     start_date: str
     end_date: str
-    total: int
+    total: int = TOTAL_FIELD
+    totals: Metrics = TOTALS_FIELD
     ad_groups: list[AdGroupRow]
 
 
@@ -133,7 +139,8 @@ class KeywordList(BaseModel):
     site: str
     start_date: str
     end_date: str
-    total: int
+    total: int = TOTAL_FIELD
+    totals: Metrics = TOTALS_FIELD
     keywords: list[KeywordRow]
 
 
@@ -153,7 +160,8 @@ class SearchTermList(BaseModel):
     site: str
     start_date: str
     end_date: str
-    total: int
+    total: int = TOTAL_FIELD
+    totals: Metrics = TOTALS_FIELD
     search_terms: list[SearchTermRow]
 
 
@@ -197,5 +205,5 @@ class ProductAdRow(BaseModel):
 
 class ProductAdList(BaseModel):
     site: str
-    total: int
+    total: int = TOTAL_FIELD
     product_ads: list[ProductAdRow]

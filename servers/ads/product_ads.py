@@ -53,12 +53,12 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             if campaign_id is not None:
                 owned(s, Campaign, campaign_id, site, "list_campaigns")
                 stmt = stmt.where(ProductAd.campaign_id == campaign_id)
-            total, rows = page(s, stmt, limit=limit, offset=offset)
-        return ProductAdList(site=site, total=total, product_ads=[
+            found = page(s, stmt, None, limit=limit, offset=offset)
+        return ProductAdList(site=site, total=found.total, product_ads=[
             ProductAdRow(id=ad.id, sku=ad.sku, variant_id=ad.variant_id, campaign_id=ad.campaign_id,
                          campaign_name=r["campaign_name"], ad_group_id=ad.ad_group_id, state=ad.state,
                          on_hand=r["on_hand"], available=r["available"])
-            for r in rows
+            for r in found.rows
             for ad in [r["ProductAd"]]
         ])
 

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from servers.ads.models import AdGroupRow, CampaignRow, KeywordRow, Metrics, SearchTermRow
-from servers.ads.sql import metric_columns, metric_values, order_by, page, sums
+from servers.ads.models import AdGroupRow, CampaignRow, KeywordRow, SearchTermRow
+from servers.ads.sql import Page, metric_columns, metric_values, order_by, page, sums
 from servers.common.config import ServerConfig
 from servers.common.errors import NotFound
 from servers.market.db import parse_date_range
-from servers.market.models import AdGroup, Campaign, Keyword, KeywordDailyMetric, NegativeKeyword, SearchTermDailyMetric
+from servers.market.models import (
+    AdGroup,
+    Base,
+    Campaign,
+    Keyword,
+    KeywordDailyMetric,
+    NegativeKeyword,
+    SearchTermDailyMetric,
+)
 
+Row = TypeVar("Row", bound=Base)
 KDM = KeywordDailyMetric
 STDM = SearchTermDailyMetric
 
@@ -34,33 +43,20 @@ def in_window(table: Any, site: str, start: dt.date, end: dt.date) -> list[Colum
     return [table.site_id == site, table.date >= start, table.date <= end]
 
 
-def owned(session: Session, model: type[Any], object_id: int, site: str, lister: str) -> Any:
+def owned(session: Session, model: type[Row], object_id: int, site: str, lister: str) -> Row:
     """The row with this id on this site, or NOT_FOUND naming the tool that lists valid ids."""
     row = session.get(model, object_id)
-    if row is None or row.site_id != site:
-        noun = model.__tablename__.rstrip("s").replace("_", " ")
+    if row is None or getattr(row, "site_id", None) != site:
+        noun = str(model.__tablename__).rstrip("s").replace("_", " ")
         raise NotFound(f"{noun} {object_id} does not exist on site {site}; {lister} shows the ids")
     return row
-
-
-def keyword_totals(session: Session, *, site: str, start: dt.date, end: dt.date) -> Metrics:
-    """All keyword metrics of a site over the window, summed in SQL."""
-    window = select(*sums(KDM)).where(*in_window(KDM, site, start, end)).subquery()
-    row = session.execute(select(*metric_columns(window).values())).mappings().one()
-    return Metrics(**metric_values(row))
-
-
-def search_term_totals(session: Session, *, site: str, start: dt.date, end: dt.date) -> Metrics:
-    window = select(*sums(STDM)).where(*in_window(STDM, site, start, end)).subquery()
-    row = session.execute(select(*metric_columns(window).values())).mappings().one()
-    return Metrics(**metric_values(row))
 
 
 def query_campaigns(
     session: Session, *, site: str, start: dt.date, end: dt.date, platform: str | None = None,
     campaign_type: str | None = None, targeting: str | None = None, state: str | None = None,
     name_contains: str | None = None, sort_by: str = "spend", descending: bool = True, limit: int = 50, offset: int = 0,
-) -> tuple[int, list[CampaignRow]]:
+) -> Page:
     """Campaigns of a site with their metrics over the window."""
     per_campaign = (
         select(KDM.campaign_id, *sums(KDM)).where(*in_window(KDM, site, start, end)).group_by(KDM.campaign_id).subquery()
@@ -78,23 +74,23 @@ def query_campaigns(
             stmt = stmt.where(column == value)
     if name_contains:
         stmt = stmt.where(contains(Campaign.name, name_contains))
-    total, rows = page(session, stmt, limit=limit, offset=offset)
-    return total, [
+    found = page(session, stmt, metrics, limit=limit, offset=offset)
+    return Page(found.total, found.totals, [
         CampaignRow(
             id=c.id, name=c.name, platform=c.platform, campaign_type=c.campaign_type, targeting=c.targeting,
             state=c.state, daily_budget=c.daily_budget, profile_id=c.profile_id, start_date=c.start_date.isoformat(),
             **metric_values(r),
         )
-        for r in rows
+        for r in found.rows
         for c in [r["Campaign"]]
-    ]
+    ])
 
 
 def query_ad_groups(
     session: Session, *, site: str, start: dt.date, end: dt.date, campaign_id: int | None = None,
     state: str | None = None, name_contains: str | None = None, sort_by: str = "spend", descending: bool = True,
     limit: int = 50, offset: int = 0,
-) -> tuple[int, list[AdGroupRow]]:
+) -> Page:
     """Ad groups of a site with their keywords' metrics over the window."""
     per_group = (
         select(Keyword.ad_group_id, *sums(KDM))
@@ -118,13 +114,13 @@ def query_ad_groups(
         stmt = stmt.where(AdGroup.state == state)
     if name_contains:
         stmt = stmt.where(contains(AdGroup.name, name_contains))
-    total, rows = page(session, stmt, limit=limit, offset=offset)
-    return total, [
+    found = page(session, stmt, metrics, limit=limit, offset=offset)
+    return Page(found.total, found.totals, [
         AdGroupRow(id=g.id, campaign_id=g.campaign_id, campaign_name=r["campaign_name"], name=g.name,
                    default_bid=g.default_bid, state=g.state, **metric_values(r))
-        for r in rows
+        for r in found.rows
         for g in [r["AdGroup"]]
-    ]
+    ])
 
 
 def query_keywords(
@@ -133,7 +129,7 @@ def query_keywords(
     text_contains: str | None = None, min_acos: float | None = None, max_acos: float | None = None,
     min_spend: float | None = None, zero_orders_only: bool = False, sort_by: str = "spend",
     descending: bool = True, limit: int = 50, offset: int = 0,
-) -> tuple[int, list[KeywordRow]]:
+) -> Page:
     """Keywords of a site with their metrics over the window; metric filters apply to the window's sums."""
     per_keyword = (
         select(KDM.keyword_id, *sums(KDM)).where(*in_window(KDM, site, start, end)).group_by(KDM.keyword_id).subquery()
@@ -165,13 +161,13 @@ def query_keywords(
         stmt = stmt.where(metrics["spend"] >= min_spend)
     if zero_orders_only:
         stmt = stmt.where(metrics["orders"] == 0)
-    total, rows = page(session, stmt, limit=limit, offset=offset)
-    return total, [
+    found = page(session, stmt, metrics, limit=limit, offset=offset)
+    return Page(found.total, found.totals, [
         KeywordRow(id=k.id, campaign_id=k.campaign_id, campaign_name=r["campaign_name"], ad_group_id=k.ad_group_id,
                    text=k.text, match_type=k.match_type, bid=k.bid, state=k.state, **metric_values(r))
-        for r in rows
+        for r in found.rows
         for k in [r["Keyword"]]
-    ]
+    ])
 
 
 def query_search_terms(
@@ -180,7 +176,7 @@ def query_search_terms(
     term_contains: str | None = None, min_orders: int | None = None, min_clicks: int | None = None,
     in_manual_campaign: bool | None = None, sort_by: str = "spend", descending: bool = True,
     limit: int = 50, offset: int = 0,
-) -> tuple[int, list[SearchTermRow]]:
+) -> Page:
     """Search terms per campaign, ad group and keyword, with their metrics over the window."""
     where = in_window(STDM, site, start, end)
     if campaign_id is not None:
@@ -234,11 +230,11 @@ def query_search_terms(
         stmt = stmt.where(metrics["clicks"] >= min_clicks)
     if in_manual_campaign is not None:
         stmt = stmt.where(in_manual if in_manual_campaign else manual_texts.c.text.is_(None))
-    total, rows = page(session, stmt, limit=limit, offset=offset)
-    return total, [
+    found = page(session, stmt, metrics, limit=limit, offset=offset)
+    return Page(found.total, found.totals, [
         SearchTermRow(search_term=r["search_term"], campaign_id=r["campaign_id"], campaign_name=r["campaign_name"],
                       targeting=r["targeting"], ad_group_id=r["ad_group_id"], keyword_id=r["keyword_id"],
                       keyword_text=r["keyword_text"], in_manual_campaign=bool(r["in_manual_campaign"]),
                       negated_in_campaign=bool(r["negated_in_campaign"]), **metric_values(r))
-        for r in rows
-    ]
+        for r in found.rows
+    ])

@@ -13,7 +13,6 @@ from servers.ads.models import (
     EndDate,
     Limit,
     MetricName,
-    Metrics,
     Performance,
     PerformancePoint,
     Platform,
@@ -26,15 +25,13 @@ from servers.ads.models import (
 from servers.ads.queries import (
     KDM,
     in_window,
-    keyword_totals,
     owned,
     query_campaigns,
     query_keywords,
     query_search_terms,
-    search_term_totals,
     window,
 )
-from servers.ads.sql import metric_columns, metric_values, order_by, sums, week_start
+from servers.ads.sql import metric_columns, metric_values, order_by, page, sums, week_start
 from servers.common.config import ServerConfig
 from servers.common.server import READ, MarketServer
 from servers.market.db import MarketDB, require_site
@@ -79,14 +76,15 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         start, end = window(config, start_date, end_date)
         with db.reader() as s:
             require_site(s, site)
-            total, rows = query_search_terms(
+            found = query_search_terms(
                 s, site=site, start=start, end=end, campaign_id=campaign_id, ad_group_id=ad_group_id,
                 keyword_id=keyword_id, targeting=targeting, term_contains=term_contains, min_orders=min_orders,
                 min_clicks=min_clicks, in_manual_campaign=in_manual_campaign, sort_by=sort_by,
                 descending=descending, limit=limit, offset=offset,
             )
-        return SearchTermList(site=site, start_date=start.isoformat(), end_date=end.isoformat(), total=total,
-                              search_terms=rows)
+        return SearchTermList(site=site, start_date=start.isoformat(), end_date=end.isoformat(), total=found.total,
+                              totals=found.totals,
+                              search_terms=found.rows)
 
     @mcp.tool(annotations=READ)
     def get_performance(
@@ -113,36 +111,33 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             if platform is not None:
                 where.append(Campaign.platform == platform)
 
-            def scoped(*columns: Any) -> Any:
-                stmt = select(*columns, *sums(KDM)).where(*where)
-                return stmt.join(Campaign, Campaign.id == KDM.campaign_id) if needs_campaign else stmt
-
-            whole = scoped().subquery()
-            totals = Metrics(**metric_values(s.execute(select(*metric_columns(whole).values())).mappings().one()))
-
             key = {"day": KDM.date, "week": week_start(KDM.date), "campaign": KDM.campaign_id,
                    "platform": Campaign.platform}[group_by]
-            per_key = scoped(key.label("key")).group_by(key).subquery()
-            metrics = metric_columns(per_key)
-            stmt = select(per_key.c.key, *metrics.values())
+            per_key = select(key.label("key"), *sums(KDM)).where(*where).group_by(key)
+            if needs_campaign:
+                per_key = per_key.join(Campaign, Campaign.id == KDM.campaign_id)
+            points = per_key.subquery()
+            metrics = metric_columns(points)
+            stmt = select(points.c.key, *metrics.values())
             if group_by == "campaign":
-                stmt = stmt.add_columns(Campaign.name.label("label")).join(Campaign, Campaign.id == per_key.c.key)
-            stmt = stmt.order_by(per_key.c.key) if group_by in ("day", "week") else stmt.order_by(
-                order_by(metrics["spend"], True), per_key.c.key)
-            rows = list(s.execute(stmt).mappings())
+                stmt = stmt.add_columns(Campaign.name.label("label")).join(Campaign, Campaign.id == points.c.key)
+            stmt = stmt.order_by(points.c.key) if group_by in ("day", "week") else stmt.order_by(
+                order_by(metrics["spend"], True), points.c.key)
+            # One scan: the points, and (as window sums over them) the totals.
+            found = page(s, stmt, metrics, limit=None, offset=0)
 
         if group_by in ("day", "week"):
-            found = {r["key"]: r for r in rows}
+            by_day = {r["key"]: r for r in found.rows}
             series = [
                 PerformancePoint(key=day.isoformat(), label=day.isoformat() if group_by == "day" else f"week of {day}",
-                                 **(metric_values(found[day]) if day in found else {}))
+                                 **(metric_values(by_day[day]) if day in by_day else {}))
                 for day in _calendar(group_by, start, end)
             ]
         else:
             series = [PerformancePoint(key=str(r["key"]), label=str(r.get("label") or r["key"]), **metric_values(r))
-                      for r in rows]
+                      for r in found.rows]
         return Performance(site=site, currency=currency, start_date=start.isoformat(), end_date=end.isoformat(),
-                           group_by=group_by, totals=totals, series=series)
+                           group_by=group_by, totals=found.totals, series=series)
 
     @mcp.tool(annotations=READ)
     def generate_report(
@@ -155,15 +150,10 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     ) -> Report:
         """Build a campaigns, keywords or search-terms report over a date range: rows plus totals (read-only)."""
         start, end = window(config, start_date, end_date)
-        page = {"site": site, "start": start, "end": end, "sort_by": sort_by, "limit": limit}
+        scope: dict[str, Any] = {"site": site, "start": start, "end": end}
         with db.reader() as s:
             currency = require_site(s, site).currency
-            if report_type == "search_terms":
-                total, rows = query_search_terms(s, **page)
-                totals = search_term_totals(s, site=site, start=start, end=end)
-            else:
-                query = query_campaigns if report_type == "campaigns" else query_keywords
-                total, rows = query(s, **page)  # type: ignore[operator]
-                totals = keyword_totals(s, site=site, start=start, end=end)
+            query = {"campaigns": query_campaigns, "keywords": query_keywords, "search_terms": query_search_terms}
+            found = query[report_type](s, **scope, sort_by=sort_by, limit=limit)
         return Report(site=site, currency=currency, report_type=report_type, start_date=start.isoformat(),
-                      end_date=end.isoformat(), total=total, totals=totals, rows=rows)
+                      end_date=end.isoformat(), total=found.total, totals=found.totals, rows=found.rows)

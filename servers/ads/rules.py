@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from servers.common.errors import ValidationFailed
-from servers.market.models import Site
+from servers.market.db import require_site
 
 # Amazon Ads' accepted ranges per currency: (lowest bid, highest bid, lowest daily budget, highest daily budget).
 LIMITS: dict[str, tuple[float, float, float, float]] = {
@@ -21,7 +21,7 @@ DEFAULT_LIMITS = LIMITS["USD"]
 
 def check_bid(session: Session, site: str, bid: float) -> float:
     """The bid rounded to cents, or VALIDATION_FAILED when the marketplace would refuse it."""
-    currency = session.get(Site, site).currency  # type: ignore[union-attr]  # run_write checked the site
+    currency = require_site(session, site).currency
     low, high, _, _ = LIMITS.get(currency, DEFAULT_LIMITS)
     if not low <= bid <= high:
         raise ValidationFailed(f"a bid on site {site} must be between {low} and {high} {currency}; got {bid}")
@@ -29,7 +29,7 @@ def check_bid(session: Session, site: str, bid: float) -> float:
 
 
 def check_budget(session: Session, site: str, budget: float) -> float:
-    currency = session.get(Site, site).currency  # type: ignore[union-attr]
+    currency = require_site(session, site).currency
     _, _, low, high = LIMITS.get(currency, DEFAULT_LIMITS)
     if not low <= budget <= high:
         raise ValidationFailed(f"a daily budget on site {site} must be between {low} and {high} {currency}; got {budget}")

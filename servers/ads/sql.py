@@ -1,21 +1,23 @@
-"""SQL building blocks of the ads reads: metric sums and ratios, ISO weeks, sorting and paging."""
+"""SQL building blocks of the ads reads: metric sums and ratios, ISO weeks, sorting, paging with totals."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, Select, func, select
+from sqlalchemy import Date, Select, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FunctionElement
 
-from servers.ads.models import METRIC_NAMES
+from servers.ads.models import METRIC_NAMES, Metrics
 from servers.market.metrics import acos_sql, cpc_sql, ctr_sql, cvr_sql, roas_sql
 
 COUNTS = ("impressions", "clicks", "orders")
 AMOUNTS = ("spend", "sales")
 SUMMED = ("impressions", "clicks", "spend", "orders", "sales")
+TOTAL = "total_"  # prefix of the window columns that carry a result's grand totals
 
 
 def sums(table: Any) -> list[ColumnElement[Any]]:
@@ -23,24 +25,28 @@ def sums(table: Any) -> list[ColumnElement[Any]]:
     return [func.sum(getattr(table, name)).label(name) for name in SUMMED]
 
 
-def metric_columns(source: Any) -> dict[str, ColumnElement[Any]]:
-    """The ten metrics over `source` (a subquery holding the five sums): zeros for no rows, ratios per metrics.py."""
-    totals = {name: func.coalesce(getattr(source.c, name), 0) for name in SUMMED}
+def with_ratios(summed: dict[str, ColumnElement[Any]], prefix: str = "") -> dict[str, ColumnElement[Any]]:
+    """The five sums and the five ratios of metrics.py over them, labelled `prefix + name`."""
     ratios = {
-        "acos": acos_sql(totals["spend"], totals["sales"]),
-        "roas": roas_sql(totals["sales"], totals["spend"]),
-        "ctr": ctr_sql(totals["clicks"], totals["impressions"]),
-        "cvr": cvr_sql(totals["orders"], totals["clicks"]),
-        "cpc": cpc_sql(totals["spend"], totals["clicks"]),
+        "acos": acos_sql(summed["spend"], summed["sales"]),
+        "roas": roas_sql(summed["sales"], summed["spend"]),
+        "ctr": ctr_sql(summed["clicks"], summed["impressions"]),
+        "cvr": cvr_sql(summed["orders"], summed["clicks"]),
+        "cpc": cpc_sql(summed["spend"], summed["clicks"]),
     }
-    return {name: expr.label(name) for name, expr in {**totals, **ratios}.items()}
+    return {name: expr.label(prefix + name) for name, expr in {**summed, **ratios}.items()}
 
 
-def metric_values(row: Any) -> dict[str, Any]:
+def metric_columns(source: Any) -> dict[str, ColumnElement[Any]]:
+    """The ten metrics over `source` (a subquery holding the five sums), zeros where it has no row."""
+    return with_ratios({name: func.coalesce(getattr(source.c, name), 0) for name in SUMMED})
+
+
+def metric_values(row: Any, prefix: str = "") -> dict[str, Any]:
     """The metric fields of a result row, rounded for people (money to cents, ratios to 4 places)."""
     values: dict[str, Any] = {}
     for name in METRIC_NAMES:
-        value = row[name]
+        value = row[prefix + name]
         if name in COUNTS:
             values[name] = int(value or 0)
         elif name in AMOUNTS:
@@ -55,11 +61,29 @@ def order_by(column: ColumnElement[Any], descending: bool) -> ColumnElement[Any]
     return (column.desc() if descending else column.asc()).nulls_last()
 
 
-def page(session: Session, stmt: Select[Any], *, limit: int, offset: int) -> tuple[int, list[Any]]:
-    """(rows matching before paging, the rows of this page) of an ordered statement."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = list(session.execute(stmt.limit(limit).offset(offset)).mappings())
-    return total, rows
+def grand_totals(metrics: dict[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    """Window columns carrying, on every row, the metrics summed over all rows of the result (before LIMIT)."""
+    return list(with_ratios({name: func.sum(metrics[name]).over() for name in SUMMED}, prefix=TOTAL).values())
+
+
+@dataclass
+class Page:
+    total: int  # rows matching, before paging
+    totals: Metrics  # their metrics summed
+    rows: list[Any]  # this page's rows (mappings)
+
+
+def page(session: Session, stmt: Select[Any], metrics: dict[str, ColumnElement[Any]] | None, *, limit: int | None,
+         offset: int) -> Page:
+    """One page of an ordered statement, with the count (and metric totals) of all its rows, in one scan."""
+    counted = stmt.add_columns(func.count().over().label("matching"), *(grand_totals(metrics) if metrics else []))
+    rows = list(session.execute(counted.limit(limit).offset(offset)).mappings())
+    # Paged past the end, no row carries the window columns: ask for the first row for them.
+    carrier = rows[0] if rows else session.execute(counted.order_by(None).limit(1)).mappings().first() if offset else None
+    if carrier is None:
+        return Page(total=0, totals=Metrics(), rows=[])
+    totals = Metrics(**metric_values(carrier, TOTAL)) if metrics else Metrics()
+    return Page(total=carrier["matching"], totals=totals, rows=rows)
 
 
 class week_start(FunctionElement[Any]):

@@ -229,7 +229,8 @@ def budget_pacing(s: Session, *, site: str, start: dt.date, end: dt.date, early_
                   func.avg(metrics.ratio_sql(d.spent, d.budget)).label("utilisation"),
                   total_of(case((d.out_hour.is_not(None), 1), else_=0)).label("days_exhausted"),
                   total_of(case((d.out_hour < early_hour, 1), else_=0)).label("days_early"),
-                  func.avg(d.out_hour).label("out_hour"))
+                  # the typical hour counts the early days when there are any, so it matches the class
+                  func.coalesce(func.avg(case((d.out_hour < early_hour, d.out_hour))), func.avg(d.out_hour)).label("out_hour"))
            .group_by(d.cid).subquery())
     a = agg.c
     state = case((a.days_early * 1.0 / a.days >= exhausted_share, "exhausted_early"),

@@ -180,7 +180,7 @@ class BudgetPacing(BaseModel):
     utilisation: float | None = Field(description="Average daily spend / budget")
     days_exhausted: int = Field(description="Days the budget ran out at all")
     days_exhausted_early: int = Field(description="Days it ran out before early_hour")
-    typical_ran_out_at: str | None = Field(description="Median-ish hour ads stopped, e.g. '14:00'")
+    typical_ran_out_at: str | None = Field(description="Average hour the ads stopped on days the budget ran out (early days first), e.g. '14:00'")
     status: Literal["exhausted_early", "under_utilised", "ok"]
     suggested_budget: float | None = Field(description="Budget to move to; null when it is fine")
 

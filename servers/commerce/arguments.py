@@ -21,3 +21,20 @@ DryRun = Annotated[bool, Field(description="Only describe the change (before →
 Token = Annotated[str | None, Field(description="Approval token from the console; required unless dry_run")]
 IdemKey = Annotated[str | None, Field(description="Idempotency key: a repeated delivery is not applied twice")]
 Before = Annotated[dict[str, Any] | None, Field(description="Values the approver saw; a mismatch answers CONFLICT")]
+
+
+def _id(noun: str, listed_by: str) -> Any:
+    return Field(ge=1, description=f"{noun} id ({listed_by} shows them)")
+
+
+ProductId = Annotated[int, _id("Product", "list_products")]
+VariantId = Annotated[int, _id("Variant", "list_variants")]
+OrderId = Annotated[int, _id("Order", "list_orders")]
+CustomerId = Annotated[int, _id("Customer", "list_customers")]
+ReturnId = Annotated[int, _id("Return", "list_returns")]
+CouponId = Annotated[int, _id("Coupon", "list_coupons")]
+DiscountCodeId = Annotated[int, _id("Discount code", "list_discount_codes")]
+ProductFilter = Annotated[int | None, Field(ge=1, description="Only this product (list_products shows the ids)")]
+CategoryFilter = Annotated[int | None, Field(ge=1, description="Only this category (list_categories shows the ids)")]
+OrderFilter = Annotated[int | None, Field(ge=1, description="Only this order (list_orders shows the ids)")]
+CustomerFilter = Annotated[int | None, Field(ge=1, description="Only this customer (list_customers shows the ids)")]

@@ -8,7 +8,7 @@ from pydantic import Field
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from servers.commerce.arguments import Descending, Limit, Offset, PiiGrant, Site
+from servers.commerce.arguments import CustomerId, Descending, Limit, Offset, PiiGrant, Site
 from servers.commerce.models import CustomerDetail, CustomerList, CustomerSummary
 from servers.commerce.orders import item_count_of_order, order_summaries, summary_select
 from servers.commerce.pii import mask_email, mask_phone, pii_allowed
@@ -86,7 +86,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             return CustomerList(total=total, masked=not unmasked, customers=customer_summaries(s, page, unmasked=unmasked))
 
     @mcp.tool(annotations=READ)
-    def get_customer(site: Site, customer_id: int, pii_grant: PiiGrant = None) -> CustomerDetail:
+    def get_customer(site: Site, customer_id: CustomerId, pii_grant: PiiGrant = None) -> CustomerDetail:
         """One customer with order stats and the ten newest orders; email and phone masked without a PII grant."""
         unmasked = pii_allowed(config.approval_secret, pii_grant, site)
         with db.reader() as s:

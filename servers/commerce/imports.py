@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import math
 import re
 from typing import Annotated, Any
 
@@ -43,6 +44,8 @@ def _number(value: Any, *, integer: bool) -> float | int:
     if isinstance(value, bool):
         raise ValueError("not a number")
     number = float(str(value).strip())
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
     if integer:
         if number != int(number):
             raise ValueError("not a whole number")
@@ -61,7 +64,7 @@ def _parse_row(index: int, raw: dict[str, Any], problems: list[ImportProblem]) -
         if name not in values:
             found.append(ImportProblem(row=index, field=name, message="required"))
     row: dict[str, Any] = {**OPTIONAL, **values}
-    for name, integer, low in (("price", False, 0.0), ("cost", False, -1.0), ("stock", True, -1)):
+    for name, integer in (("price", False), ("cost", False), ("stock", True)):
         if name not in values:
             continue
         try:
@@ -69,8 +72,10 @@ def _parse_row(index: int, raw: dict[str, Any], problems: list[ImportProblem]) -
         except ValueError:
             found.append(ImportProblem(row=index, field=name, message=f"{values[name]!r} is not a {'whole ' if integer else ''}number"))
             continue
-        if row[name] <= low:
-            found.append(ImportProblem(row=index, field=name, message="must be more than 0" if name == "price" else "must not be negative"))
+        if name == "price" and row[name] <= 0:
+            found.append(ImportProblem(row=index, field=name, message="must be more than 0"))
+        elif row[name] < 0:
+            found.append(ImportProblem(row=index, field=name, message="must not be negative"))
     for name in ("sku", "title", "category", "brand", "asin", "option", "status", "handle"):
         if row.get(name) is not None:
             row[name] = str(row[name])

@@ -9,7 +9,18 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servers.commerce.arguments import Before, Descending, DryRun, IdemKey, Limit, Offset, Site, Token
+from servers.commerce.arguments import (
+    Before,
+    Descending,
+    DryRun,
+    IdemKey,
+    Limit,
+    Offset,
+    ProductFilter,
+    Site,
+    Token,
+    VariantId,
+)
 from servers.commerce.models import InventoryLevelInfo, InventoryLevelList
 from servers.commerce.query import count_of, ordered, owned
 from servers.commerce.signed import signed_arguments
@@ -29,7 +40,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     def get_inventory_levels(
         site: Site,
         sku: Annotated[str | None, Field(description="Exact SKU")] = None,
-        product_id: int | None = None,
+        product_id: ProductFilter = None,
         max_days_of_supply: Annotated[
             float | None, Field(ge=0, description="Only SKUs with at most this many days of supply (out of stock: 0)")
         ] = None,
@@ -77,7 +88,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_ADDITIVE)
     def update_inventory(
         site: Site,
-        variant_id: int,
+        variant_id: VariantId,
         reason: Annotated[str, Field(min_length=3, max_length=200, description="Why: 'cycle count', 'PO 1234 placed'…")],
         on_hand: Annotated[int | None, Field(ge=0, le=10_000_000, description="Set units on hand to this count")] = None,
         add_inbound: Annotated[

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from servers.commerce.arguments import (
     Before,
+    CustomerFilter,
     Descending,
     DryRun,
     EndDate,
     IdemKey,
     Limit,
     Offset,
+    OrderId,
     PiiGrant,
     Site,
     StartDate,
@@ -80,7 +82,7 @@ def contact(customer: Customer, *, unmasked: bool) -> CustomerContact:
     )
 
 
-def plan_status_change(s: Session, site: str, order_id: int, status: str, carrier: str | None, tracking: str | None) -> Plan:
+def plan_status_change(s: Session, site: str, order_id: OrderId, status: str, carrier: str | None, tracking: str | None) -> Plan:
     """The before → after of one order's status change, refusing transitions the lifecycle does not have."""
     order = owned(s, Order, order_id, site, noun="order", listed_by="list_orders")
     allowed = NEXT_STATUSES.get(order.status, [])
@@ -121,7 +123,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         status: OrderStatus | None = None,
         start_date: StartDate = None,
         end_date: EndDate = None,
-        customer_id: int | None = None,
+        customer_id: CustomerFilter = None,
         min_total: Annotated[float | None, Field(ge=0, description="Only orders worth at least this much")] = None,
         sort_by: OrderSort = "placed_at",
         descending: Descending = True,
@@ -150,7 +152,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             return OrderList(total=total, orders=order_summaries(s, page))
 
     @mcp.tool(annotations=READ)
-    def get_order(site: Site, order_id: int, pii_grant: PiiGrant = None) -> OrderDetail:
+    def get_order(site: Site, order_id: OrderId, pii_grant: PiiGrant = None) -> OrderDetail:
         """One order: its lines, its customer (contact masked without a PII grant), its returns."""
         unmasked = pii_allowed(config.approval_secret, pii_grant, site)
         with db.reader() as s:
@@ -177,7 +179,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_DESTRUCTIVE)
     def update_order_status(
         site: Site,
-        order_id: int,
+        order_id: OrderId,
         status: Annotated[Literal["paid", "shipped", "delivered", "cancelled", "returned"],
                           Field(description="Next status; get_order lists the allowed ones")],
         carrier: Carrier = None,
@@ -197,7 +199,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_IDEMPOTENT)
     def mark_order_shipped(
         site: Site,
-        order_id: int,
+        order_id: OrderId,
         carrier: Annotated[str, Field(min_length=2, max_length=40, description="Carrier, e.g. 'UPS'")],
         tracking_number: Annotated[str, Field(min_length=4, max_length=64, description="The carrier's tracking number")],
         dry_run: DryRun = False,

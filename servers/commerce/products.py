@@ -8,7 +8,20 @@ from pydantic import Field
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from servers.commerce.arguments import Before, Descending, DryRun, IdemKey, Limit, Offset, Site, Token
+from servers.commerce.arguments import (
+    Before,
+    CategoryFilter,
+    Descending,
+    DryRun,
+    IdemKey,
+    Limit,
+    Offset,
+    ProductFilter,
+    ProductId,
+    Site,
+    Token,
+    VariantId,
+)
 from servers.commerce.models import (
     CategoryInfo,
     CategoryList,
@@ -53,7 +66,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     def list_products(
         site: Site,
         status: ProductStatus | None = None,
-        category_id: int | None = None,
+        category_id: CategoryFilter = None,
         search: Annotated[str | None, Field(max_length=200, description="Text the title contains (any case)")] = None,
         min_price: Annotated[float | None, Field(ge=0, description="Only products with a variant at this price or more")] = None,
         max_price: Annotated[float | None, Field(ge=0, description="Only products with a variant at this price or less")] = None,
@@ -112,7 +125,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             ])
 
     @mcp.tool(annotations=READ)
-    def get_product(site: Site, product_id: int) -> ProductDetail:
+    def get_product(site: Site, product_id: ProductId) -> ProductDetail:
         """One product with its variants, their inventory, and its rating summary."""
         with db.reader() as s:
             require_site(s, site)
@@ -124,7 +137,11 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             return ProductDetail(
                 id=p.id, title=p.title, brand=p.brand, description=p.description, status=p.status,
                 category_id=p.category_id, category=category.name if category else None, created_at=p.created_at,
-                total_stock=sum(v.on_hand or 0 for v in variants),
+                total_stock=s.scalar(
+                    select(func.coalesce(func.sum(InventoryLevel.on_hand), 0))
+                    .join(Variant, Variant.id == InventoryLevel.variant_id)
+                    .where(Variant.product_id == p.id)
+                ),
                 variants=variants,
                 rating=RatingSummary(count=count, average=round(average, 2) if average is not None else None,
                                      by_star={str(star): stars.get(star, 0) for star in range(1, 6)}),
@@ -135,7 +152,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         site: Site,
         sku: Annotated[str | None, Field(description="Exact SKU")] = None,
         asin: Annotated[str | None, Field(description="Exact ASIN")] = None,
-        product_id: int | None = None,
+        product_id: ProductFilter = None,
         status: Literal["active", "inactive"] | None = None,
         limit: Limit = 100,
         offset: Offset = 0,
@@ -177,7 +194,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_IDEMPOTENT)
     def update_price(
         site: Site,
-        variant_id: int,
+        variant_id: VariantId,
         price: Annotated[float, Field(gt=0, le=10_000_000, description="New price in the site's currency")],
         dry_run: DryRun = False,
         approval_token: Token = None,
@@ -214,7 +231,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_IDEMPOTENT)
     def update_product_status(
         site: Site,
-        product_id: int,
+        product_id: ProductId,
         status: Annotated[ProductStatus, Field(description="active (on sale), draft (hidden, editable) or archived")],
         dry_run: DryRun = False,
         approval_token: Token = None,

@@ -9,7 +9,18 @@ from pydantic import Field
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from servers.commerce.arguments import Before, DryRun, IdemKey, Limit, Offset, Site, Token
+from servers.commerce.arguments import (
+    Before,
+    CouponId,
+    DiscountCodeId,
+    DryRun,
+    IdemKey,
+    Limit,
+    Offset,
+    Site,
+    Token,
+    VariantId,
+)
 from servers.commerce.models import CouponInfo, CouponList, DiscountCodeInfo, DiscountCodeList
 from servers.commerce.query import count_of, owned
 from servers.commerce.signed import signed_arguments
@@ -140,7 +151,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_DESTRUCTIVE)
     def disable_discount_code(
         site: Site,
-        discount_code_id: int,
+        discount_code_id: DiscountCodeId,
         dry_run: DryRun = False,
         approval_token: Token = None,
         idempotency_key: IdemKey = None,
@@ -166,7 +177,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_ADDITIVE)
     def create_coupon(
         site: Site,
-        variant_id: int,
+        variant_id: VariantId,
         kind: Kind,
         value: Value,
         budget: Annotated[float, Field(gt=0, le=10_000_000, description="Most the coupon may cost in total")],
@@ -211,7 +222,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_IDEMPOTENT)
     def update_coupon(
         site: Site,
-        coupon_id: int,
+        coupon_id: CouponId,
         status: Annotated[Literal["active", "paused"] | None, Field(description="Pause or resume the coupon")] = None,
         budget: Annotated[float | None, Field(gt=0, le=10_000_000, description="New total budget")] = None,
         dry_run: DryRun = False,

@@ -9,7 +9,19 @@ from pydantic import Field
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from servers.commerce.arguments import Before, DryRun, EndDate, IdemKey, Limit, Offset, Site, StartDate, Token
+from servers.commerce.arguments import (
+    Before,
+    DryRun,
+    EndDate,
+    IdemKey,
+    Limit,
+    Offset,
+    OrderFilter,
+    ReturnId,
+    Site,
+    StartDate,
+    Token,
+)
 from servers.commerce.models import ReturnInfo, ReturnList
 from servers.commerce.query import count_of, owned
 from servers.commerce.signed import signed_arguments
@@ -48,7 +60,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     def list_returns(
         site: Site,
         status: ReturnStatus | None = None,
-        order_id: int | None = None,
+        order_id: OrderFilter = None,
         start_date: Annotated[StartDate, Field(description="Requested on or after this ISO date (default: no limit)")] = None,
         end_date: Annotated[EndDate, Field(description="Requested on or before this ISO date (default: no limit)")] = None,
         limit: Limit = 50,
@@ -73,7 +85,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_DESTRUCTIVE)
     def confirm_return(
         site: Site,
-        return_id: int,
+        return_id: ReturnId,
         decision: Annotated[Literal["confirmed", "rejected", "refunded"],
                             Field(description="confirmed (accepted), rejected, or refunded (money back; final)")],
         restock: Annotated[bool, Field(description="Put the returned units back on hand (only when accepting)")] = False,

@@ -13,6 +13,7 @@ SELLER = Caller("seller@demo.local", frozenset({"seller"}), frozenset({"us"}))
 @pytest.mark.parametrize(("bid", "acos", "target", "expected"), [
     (1.00, 0.60, 0.30, 0.50),   # target/acos = 0.5: exactly the −50% step
     (1.00, 0.90, 0.30, 0.50),   # would be −67%: held at −50%
+    (1.45, 0.74, 0.30, 0.73),   # half of 1.45 rounds up: 0.72 would be a 50.3% cut
     (1.00, 0.40, 0.30, 0.75),
     (1.00, 0.31, 0.30, 0.95),   # a hair over target still moves at least 5%
     (0.03, 0.90, 0.30, 0.02),   # never under the minimum bid

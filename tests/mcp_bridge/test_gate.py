@@ -194,6 +194,9 @@ class StubRunner:
     def __init__(self, error: Exception | None) -> None:
         self.error, self.executions = error, 0
 
+    def prepare(self):
+        pass
+
     def dry_run(self, server, tool, arguments):
         return {"target": "keyword #1", "summary": "bid 1.00 → 0.90", "before": {"bid": 1.0}, "after": {"bid": 0.9}}
 

@@ -82,7 +82,8 @@ def test_eight_processes_on_postgres_run_it_once(postgres_url, gate_market_url) 
         procs = [subprocess.Popen([sys.executable, "-m", "console", "ops", "approve", str(op_id), "--as",
                                    APPROVERS[n % 3], "--json"], cwd=PROJECT_ROOT, env=env, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in range(8)]
-        answers = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+        outputs = [p.communicate(timeout=180) for p in procs]
+        answers = [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
         winners = [json.loads(out) for code, out, _ in answers if code == 0]
         losers = [(code, json.loads(out), err) for code, out, err in answers if code != 0]
         assert [w["status"] for w in winners] == ["succeeded"], answers

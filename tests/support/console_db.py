@@ -181,19 +181,19 @@ class InMemoryPool:
         self._cm.__exit__(None, None, None)
 
 
-def attach_catalog(rt: Runtime) -> None:
+def attach_catalog(rt: Runtime, servers: tuple[str, ...] = ("ads",)) -> None:
     import importlib.util
 
     if importlib.util.find_spec("mcp_bridge.catalog") is None:
-        rt.bridge._pool = InMemoryPool(rt.settings.market_database_url)
+        rt.bridge._pool = InMemoryPool(rt.settings.market_database_url, servers)
         rt.bridge._catalog = MiniCatalog(rt.bridge._pool)
 
 
-def make_runtime(console_url: str, market_url: str) -> Runtime:
-    """A Runtime on a migrated console DB with the demo users, its bridge on the ads server."""
-    rt = Runtime.create(gate_settings(console_url, market_url))
+def make_runtime(console_url: str, market_url: str, servers: tuple[str, ...] = ("ads",)) -> Runtime:
+    """A Runtime on a migrated console DB with the demo users, its bridge on the given bundled servers."""
+    rt = Runtime.create(gate_settings(console_url, market_url, servers))
     rt.users.seed_demo()
-    attach_catalog(rt)
+    attach_catalog(rt, servers)
     return rt
 
 

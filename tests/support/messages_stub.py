@@ -380,20 +380,102 @@ def chat_settings(console_url: str, market_url: str, today: str = "2026-11-20", 
                     **overrides)
 
 
-@pytest.fixture
-def chat_runtime(tmp_path: Any, market_url: str) -> Iterator[Any]:
-    """A Runtime (demo users seeded) whose bridge talks to the real bundled servers over stdio."""
+def open_chat_runtime(console_url: str, market_url: str, **overrides: Any) -> Any:
+    """A Runtime (demo users seeded) whose bridge talks to the real bundled servers over stdio; close() it."""
     import importlib.util
 
     from console.runtime import Runtime
 
-    runtime = Runtime.create(chat_settings(f"sqlite:///{tmp_path / 'console.db'}", market_url))
+    runtime = Runtime.create(chat_settings(console_url, market_url, **overrides))
     runtime.users.seed_demo()
-    if importlib.util.find_spec("mcp_bridge.catalog") is None:  # until the catalog lands
-        from tests.support.console_db import attach_catalog
+    if importlib.util.find_spec("mcp_bridge.catalog") is None:  # until the catalog lands: real pool, small catalog
+        from mcp_bridge.sessions import SessionPool
 
-        attach_catalog(runtime)
+        runtime.bridge._pool = SessionPool(runtime.bridge.config).start()
+        runtime.bridge._catalog = stand_in_catalog(runtime.bridge._pool)
+    return runtime
+
+
+@pytest.fixture
+def chat_runtime(tmp_path: Any, market_url: str) -> Iterator[Any]:
+    """A Runtime on a fresh console DB and a private copy of the seeded demo market."""
+    runtime = open_chat_runtime(f"sqlite:///{tmp_path / 'console.db'}", market_url)
     try:
         yield runtime
     finally:
         runtime.close()
+
+
+CONTROL_ARGS = ("dry_run", "approval_token", "idempotency_key", "expected_before", "pii_grant")
+
+
+def stand_in_catalog(pool: Any) -> Any:
+    from tests.support.console_db import MiniCatalog
+
+    class StandIn(MiniCatalog):
+        def anthropic_tools(self, caller: Any, group: str | None = None) -> list[dict[str, Any]]:
+            tools = []
+            for spec in self.for_caller(caller, group):
+                schema = dict(spec.input_schema)
+                schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k not in CONTROL_ARGS}
+                schema["required"] = [r for r in schema.get("required", []) if r not in CONTROL_ARGS]
+                tools.append({"name": spec.name, "description": spec.description, "input_schema": schema})
+            return tools
+
+    return StandIn(pool)
+
+
+@dataclass
+class TurnResult:
+    """A turn's events sorted out for assertions."""
+
+    events: list[Any]
+
+    @property
+    def text(self) -> str:
+        return "".join(e.text for e in self.events if type(e).__name__ == "TextDelta")
+
+    @property
+    def tools(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(e.name, e.arguments) for e in self.events if type(e).__name__ == "ToolStarted"]
+
+    @property
+    def finished(self) -> list[Any]:
+        return [e for e in self.events if type(e).__name__ == "ToolFinished"]
+
+    @property
+    def proposed(self) -> list[Any]:
+        return [e for e in self.events if type(e).__name__ == "OperationProposed"]
+
+    @property
+    def errors(self) -> list[Any]:
+        return [e for e in self.events if type(e).__name__ == "AgentError"]
+
+    @property
+    def usage(self) -> Any:
+        return next(e for e in self.events if type(e).__name__ == "Usage")
+
+    @property
+    def conversation_id(self) -> str:
+        return self.events[-1].conversation_id
+
+    @property
+    def batch_ids(self) -> set[str | None]:
+        return {e.batch_id for e in self.proposed}
+
+
+def run_turn(agent: Any, caller: Any, text: str, *, site: str = "us", conversation_id: str | None = None) -> TurnResult:
+    events = list(agent.run_turn(caller, conversation_id, text, site=site))
+    assert type(events[-1]).__name__ == "TurnDone" and type(events[-2]).__name__ == "Usage", events[-2:]
+    return TurnResult(events)
+
+
+def market_rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()

@@ -84,7 +84,7 @@ def test_batch_is_grouped_and_rejected_together(app, make_operation, ui_runtime)
 def test_edit_and_approve_rejects_invalid_json(app, make_operation, ui_runtime) -> None:
     op = make_operation()
     at = open_page(app("approver@demo.local"), "approvals")
-    [t for t in at.text_area if t.label == "Arguments (JSON)"][0].input("{not json")
+    at.text_area(key=f"args-{op.id}").input("{not json")
     [b for b in at.button if b.form_id == f"edit-{op.id}"][0].click().run()
     assert any("That is not valid JSON" in e.value for e in at.error)
     assert ui_runtime.bridge.gate.get(op.id).status == "proposed"

@@ -188,8 +188,9 @@ def market(ads_url: str) -> MarketDB:
 class AdsClient:
     """A connected client with the two ways a call can end: a structured result, or a coded error."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, secret: str = SECRET) -> None:
         self.client = client
+        self.secret = secret
 
     async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
         result = await self.client.call_tool(tool, arguments)
@@ -202,10 +203,9 @@ class AdsClient:
         assert result.is_error, result.structured_content
         return result.content[0].text  # type: ignore[union-attr]
 
-    @staticmethod
-    def token(tool: str, arguments: dict[str, Any], operation_id: int = 1, secret: str = SECRET) -> str:
+    def token(self, tool: str, arguments: dict[str, Any], operation_id: int = 1, secret: str | None = None) -> str:
         """What the bridge attaches after an approver approved exactly these business arguments."""
-        return sign_approval(secret, operation_id=operation_id, tool=tool, arguments=arguments)
+        return sign_approval(secret or self.secret, operation_id=operation_id, tool=tool, arguments=arguments)
 
     async def approved(self, tool: str, operation_id: int = 1, **arguments: Any) -> dict[str, Any]:
         """Apply a write with a valid token over its business arguments."""
@@ -216,6 +216,13 @@ class AdsClient:
 async def ads(ads_config: ServerConfig) -> AsyncIterator[AdsClient]:
     async with Client(build_server(ads_config)) as client:
         yield AdsClient(client)
+
+
+@pytest.fixture
+async def demo_ads(server_config: ServerConfig) -> AsyncIterator[AdsClient]:
+    """The ads server over a private copy of the seeded demo market (tests/support/market.py)."""
+    async with Client(build_server(server_config)) as client:
+        yield AdsClient(client, server_config.approval_secret)
 
 
 WRITTEN_TABLES = ("campaigns", "ad_groups", "keywords", "negative_keywords", "product_ads", "applied_writes")

@@ -12,6 +12,8 @@ C1_METRICS = {"impressions": 2500, "clicks": 105, "spend": 85.0, "orders": 8, "s
               "acos": 0.2833, "roas": 3.5294, "ctr": 0.042, "cvr": 0.0762, "cpc": 0.8095}
 C2_METRICS = {"impressions": 2000, "clicks": 40, "spend": 30.0, "orders": 2, "sales": 40.0,
               "acos": 0.75, "roas": 1.3333, "ctr": 0.02, "cvr": 0.05, "cpc": 0.75}
+US_TOTALS = {"impressions": 8500, "clicks": 165, "spend": 125.0, "orders": 11, "sales": 390.0,
+             "acos": 0.3205, "roas": 3.12, "ctr": 0.0194, "cvr": 0.0667, "cpc": 0.7576}
 C4_METRICS = {"impressions": 4000, "clicks": 20, "spend": 10.0, "orders": 1, "sales": 50.0,
               "acos": 0.2, "roas": 5.0, "ctr": 0.005, "cvr": 0.05, "cpc": 0.5}
 
@@ -50,7 +52,7 @@ async def test_unknown_site_answers_site_scope_required(ads, tool):
 
 async def test_list_campaigns_aggregates_the_default_window_sorted_by_spend(ads):
     assert await ads.ok("list_campaigns", site="us") == {
-        "site": "us", "start_date": "2026-10-22", "end_date": "2026-11-20", "total": 4,
+        "site": "us", "start_date": "2026-10-22", "end_date": "2026-11-20", "total": 4, "totals": US_TOTALS,
         "campaigns": [C1, C2, C4, C3],
     }
 
@@ -94,7 +96,7 @@ async def test_list_campaigns_refuses_bad_arguments(ads, arguments, message):
 
 async def test_list_ad_groups_sums_their_keywords(ads):
     assert await ads.ok("list_ad_groups", site="us", campaign_id=1) == {
-        "site": "us", "start_date": "2026-10-22", "end_date": "2026-11-20", "total": 1,
+        "site": "us", "start_date": "2026-10-22", "end_date": "2026-11-20", "total": 1, "totals": C1_METRICS,
         "ad_groups": [{"id": 1, "campaign_id": 1, "campaign_name": "US Mats - Manual", "name": "Mats",
                        "default_bid": 1.0, "state": "enabled", **C1_METRICS}],
     }

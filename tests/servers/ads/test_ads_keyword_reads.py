@@ -6,6 +6,8 @@ import pytest
 
 pytestmark = pytest.mark.anyio
 
+US_TOTALS = {"impressions": 8500, "clicks": 165, "spend": 125.0, "orders": 11, "sales": 390.0,
+             "acos": 0.3205, "roas": 3.12, "ctr": 0.0194, "cvr": 0.0667, "cpc": 0.7576}
 NO_METRICS = {"impressions": 0, "clicks": 0, "spend": 0.0, "orders": 0, "sales": 0.0,
               "acos": None, "roas": None, "ctr": None, "cvr": None, "cpc": None}
 
@@ -30,7 +32,7 @@ KW6 = keyword(6, 4, "US Meta Audience", "yoga", "broad", 0.5, "enabled", metrics
 
 async def test_list_keywords_aggregates_the_default_window_sorted_by_spend(ads):
     assert await ads.ok("list_keywords", site="us") == {
-        "site": "us", "start_date": "2026-10-22", "end_date": "2026-11-20", "total": 6,
+        "site": "us", "start_date": "2026-10-22", "end_date": "2026-11-20", "total": 6, "totals": US_TOTALS,
         "keywords": [KW1, KW4, KW2, KW6, KW3, KW5],
     }
 
@@ -56,9 +58,18 @@ async def test_list_keywords_filters_and_sorts(ads, filters, ids):
     assert ([k["id"] for k in result["keywords"]], result["total"]) == (ids, len(ids))
 
 
-async def test_list_keywords_pages_keep_the_total(ads):
+async def test_list_keywords_pages_keep_the_total_and_totals(ads):
     result = await ads.ok("list_keywords", site="us", limit=2, offset=2)
-    assert (result["total"], result["keywords"]) == (6, [KW2, KW6])
+    assert (result["total"], result["totals"], result["keywords"]) == (6, US_TOTALS, [KW2, KW6])
+    past_the_end = await ads.ok("list_keywords", site="us", offset=10)
+    assert (past_the_end["total"], past_the_end["totals"], past_the_end["keywords"]) == (6, US_TOTALS, [])
+
+
+async def test_list_keywords_totals_cover_the_filtered_rows(ads):
+    wasted = await ads.ok("list_keywords", site="us", zero_orders_only=True)
+    assert (wasted["total"], wasted["totals"]) == (3, {k: KW2[k] for k in US_TOTALS})
+    nothing = await ads.ok("list_keywords", site="us", text_contains="kettlebell")
+    assert (nothing["total"], nothing["totals"]) == (0, NO_METRICS)
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
@@ -96,6 +107,7 @@ FREE_YOGA = term("free yoga", 2, "US Mats - Auto", "auto", None, False, True,
 async def test_get_search_terms_marks_terms_already_in_manual_campaigns_and_negated(ads):
     assert await ads.ok("get_search_terms", site="us") == {
         "site": "us", "start_date": "2026-10-22", "end_date": "2026-11-20", "total": 4,
+        "totals": metrics(1600, 90, 70.0, 10, 300.0, 0.2333, 4.2857, 0.0563, 0.1111, 0.7778),
         "search_terms": [MANUAL_YOGA_MAT, CORK, AUTO_YOGA_MAT, FREE_YOGA],
     }
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ from mcp import Client
 
 from servers.commerce.server import build_server
 from servers.common.config import ServerConfig
+from servers.common.server import MarketServer
 from servers.market.db import MarketDB, migrate
 from servers.market.models import (
     Category,
@@ -146,13 +147,21 @@ def commerce_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def commerce_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("commerce-live") / "market.db"
+
+
 @pytest.fixture
-def commerce_url(commerce_template: Path, tmp_path: Path) -> str:
-    """A private copy of the store per test, so writes never leak between tests."""
-    path = tmp_path / "market.db"
-    with sqlite3.connect(commerce_template) as src, sqlite3.connect(path) as dst:
+def commerce_url(commerce_template: Path, commerce_path: Path) -> str:
+    """The store restored from the template before every test, so writes never leak between tests.
+
+    The file stays where it is (one server serves every test; see `commerce_server`): the template is
+    copied into it with SQLite's backup API, which open connections then see.
+    """
+    with sqlite3.connect(commerce_template) as src, sqlite3.connect(commerce_path) as dst:
         src.backup(dst)
-    return f"sqlite:///{path}"
+    return f"sqlite:///{commerce_path}"
 
 
 @pytest.fixture
@@ -160,10 +169,19 @@ def commerce_config(commerce_url: str) -> ServerConfig:
     return ServerConfig(market_database_url=commerce_url, approval_secret=SECRET, today_override=TODAY)
 
 
+@pytest.fixture(scope="session")
+def commerce_server(commerce_path: Path) -> MarketServer:
+    """Built once: registering two dozen tools costs more than every call of a test together."""
+    config = ServerConfig(market_database_url=f"sqlite:///{commerce_path}", approval_secret=SECRET, today_override=TODAY)
+    return build_server(config)
+
+
 @pytest.fixture
-def store(commerce_url: str) -> MarketDB:
+def store(commerce_url: str) -> Iterator[MarketDB]:
     """The market database behind the server, for checking what a write did (or did not) change."""
-    return MarketDB(commerce_url)
+    db = MarketDB(commerce_url)
+    yield db
+    db.engine.dispose()
 
 
 @pytest.fixture
@@ -172,6 +190,6 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def commerce(commerce_config: ServerConfig) -> AsyncIterator[Client]:
-    async with Client(build_server(commerce_config)) as client:
+async def commerce(commerce_url: str, commerce_server: MarketServer) -> AsyncIterator[Client]:
+    async with Client(commerce_server) as client:
         yield client

@@ -121,3 +121,44 @@ async def test_reads_need_a_known_site(commerce, tool):
 async def test_bad_arguments_are_validation_failed(commerce):
     text = await refused(commerce, "list_products", "VALIDATION_FAILED", site="us", sort_by="price; drop table", limit=501)
     assert "sort_by" in text and "limit" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        ({"variant_id": 1, "price": 25}, "VALIDATION_FAILED", "variant MAT-BLU already costs 25.00; nothing to change"),
+        ({"variant_id": 1, "price": 0}, "VALIDATION_FAILED", "price: Input should be greater than 0"),
+        ({"variant_id": 1, "price": -3.5}, "VALIDATION_FAILED", "price"),
+        ({"variant_id": 5, "price": 20}, "NOT_FOUND", "variant 5 does not exist on site us; list_variants shows the ids"),
+    ],
+)
+async def test_update_price_refusals(commerce, args, code, message):
+    assert message in await refused(commerce, "update_price", code, site="us", dry_run=True, **args)
+
+
+async def test_update_price_of_an_unsold_variant_projects_no_revenue_change(commerce):
+    result = await ok(commerce, "update_price", site="us", variant_id=3, price=14.99, dry_run=True)
+    assert (result["summary"], result["impact"]) == ("price 12.00 → 14.99", {"daily_revenue_delta": 0.0,
+                                                                            "unit_margin_after": 10.99})
+
+
+async def test_update_product_status(commerce):
+    result = await ok(commerce, "update_product_status", site="us", product_id=3, status="draft", dry_run=True)
+    assert result == {
+        "tool": "update_product_status", "site": "us", "target": "product #3 'Chef Knife 8in'",
+        "summary": "status archived → draft", "dry_run": True, "applied": False, "replayed": False,
+        "before": {"status": "archived"}, "after": {"status": "draft"},
+        "changes": [{"field": "status", "before": "archived", "after": "draft"}], "created_id": None, "impact": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        ({"product_id": 1, "status": "active"}, "VALIDATION_FAILED", "product 1 is already active; nothing to change"),
+        ({"product_id": 1, "status": "deleted"}, "VALIDATION_FAILED", "status"),
+        ({"product_id": 4, "status": "draft"}, "NOT_FOUND", "product 4 does not exist on site us"),
+    ],
+)
+async def test_update_product_status_refusals(commerce, args, code, message):
+    assert message in await refused(commerce, "update_product_status", code, site="us", dry_run=True, **args)

@@ -60,6 +60,7 @@ async def test_analyze_lists_every_problem_by_row(commerce):
         {"sku": "NEW-5", "title": "D", "price": 3, "category": "Yoga", "handle": "h"},
         {"sku": "NEW-5", "title": "E", "price": 3, "category": "Yoga", "handle": "h"},
         {"sku": "bad sku", "title": "F", "price": 3, "category": "Yoga", "status": "live"},
+        {"sku": "NEW-9", "title": "G", "price": "nan", "category": "Yoga", "cost": -0.5, "stock": 1.5},
     ]
     result = await ok(commerce, "analyze_product_import", site="us", rows=rows)
     known = "sku, title, price, category, stock, cost, brand, asin, option, status, handle"
@@ -75,9 +76,12 @@ async def test_analyze_lists_every_problem_by_row(commerce):
         {"row": 7, "field": "title", "message": "differs from row 6 of handle 'h'"},
         {"row": 8, "field": "sku", "message": "use 1-64 letters, digits, '.', '_' or '-'"},
         {"row": 8, "field": "status", "message": "must be active or draft"},
+        {"row": 9, "field": "cost", "message": "must not be negative"},
+        {"row": 9, "field": "price", "message": "'nan' is not a number"},
+        {"row": 9, "field": "stock", "message": "1.5 is not a whole number"},
     ]
     assert (result["ok"], result["row_count"], [r["sku"] for r in result["rows"]]) == (
-        False, 8, ["MAT-BLU", "NEW-5", "NEW-5"])
+        False, 9, ["MAT-BLU", "NEW-5", "NEW-5"])
 
 
 @pytest.mark.parametrize(

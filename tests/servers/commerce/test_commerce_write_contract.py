@@ -147,3 +147,18 @@ async def test_write_annotations_are_honest(commerce):
     reads = {name for name, a in tools.items() if a.read_only_hint}
     assert reads == set(tools) - set(WRITES)
     assert len(tools) == 24
+
+
+@pytest.mark.parametrize("price", [20, 20.0, 20.00])
+async def test_the_token_covers_the_arguments_as_sent(commerce, store, price):
+    """Validation turns 20 into 20.0; the token still matches, because the server hashes what was sent."""
+    args = {"site": "us", "variant_id": 1, "price": price}
+    result = await ok(commerce, "update_price", **approved(SECRET, "update_price", **args))
+    assert result["after"] == {"price": 20.0}
+
+
+async def test_an_omitted_default_is_not_part_of_what_was_approved(commerce):
+    """The bridge signs what the model sent; `restock` left out must not turn into `restock: false` in the hash."""
+    args = {"site": "us", "return_id": 1, "decision": "rejected"}
+    result = await ok(commerce, "confirm_return", **approved(SECRET, "confirm_return", **args))
+    assert result["after"] == {"status": "rejected"}
