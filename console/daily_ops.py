@@ -61,20 +61,37 @@ def check_sales(bridge: Any, caller: Caller, site: str, w: Window, ref: str | No
     return Alert("sales_anomaly", site, items), data
 
 
+def check_wasted(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None) -> Alert:
+    """Keywords with spend and no orders, or ACOS over 100% (the finder converts "$20" per currency)."""
+    items = _read(bridge, caller, "analytics__find_wasted_spend",
+                  {"site": site, "start_date": w.start(KEYWORD_WINDOW_DAYS), "end_date": w.end, "level": "keyword",
+                   "limit": LIMIT}, ref)["items"]
+    return Alert("wasted_spend", site, items)
+
+
+def check_acos(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None, *, acos_target: float,
+               skip: set[int] = frozenset()) -> Alert:
+    """Enabled keywords over the site's ACOS target; `skip` holds keywords the wasted-spend fix already handles."""
+    items = _read(bridge, caller, "analytics__get_acos_alerts",
+                  {"site": site, "start_date": w.start(KEYWORD_WINDOW_DAYS), "end_date": w.end, "level": "keyword",
+                   "direction": "over", "sort_by": "spend", "limit": LIMIT}, ref)["items"]
+    return Alert("acos_over_target", site, [{**k, "keyword_id": k["id"], "text": k["name"], "acos_target": acos_target}
+                                            for k in items if k["id"] not in skip])
+
+
+def check_harvest(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None) -> Alert:
+    """Auto-campaign terms with CVR over 10% and 3+ orders that no manual campaign targets yet."""
+    items = _read(bridge, caller, "analytics__find_harvest_candidates",
+                  {"site": site, "start_date": w.start(HARVEST_DAYS), "end_date": w.end, "limit": LIMIT}, ref)["items"]
+    return Alert("harvest", site, items)
+
+
 def check_ads(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None, *, acos_target: float) -> list[Alert]:
-    """ACOS over target, wasted spend and harvestable search terms, from the analytics server's finders."""
-    window = {"site": site, "start_date": w.start(KEYWORD_WINDOW_DAYS), "end_date": w.end, "limit": LIMIT}
-    wasted = _read(bridge, caller, "analytics__find_wasted_spend", {**window, "level": "keyword"}, ref)["items"]
-    over = _read(bridge, caller, "analytics__get_acos_alerts", {**window, "level": "keyword", "direction": "over",
-                                                                "sort_by": "spend"}, ref)["items"]
-    # A keyword that wastes money is handled there (pause / cut the bid), not lowered twice.
-    wasted_ids = {k["keyword_id"] for k in wasted}
-    acos_items = [{**k, "keyword_id": k["id"], "text": k["name"], "acos_target": acos_target}
-                  for k in over if k["id"] not in wasted_ids]
-    harvest = _read(bridge, caller, "analytics__find_harvest_candidates",
-                    {**window, "start_date": w.start(HARVEST_DAYS)}, ref)["items"]
-    return [Alert("acos_over_target", site, acos_items), Alert("wasted_spend", site, wasted),
-            Alert("harvest", site, harvest)]
+    """Wasted spend, ACOS over target (minus the wasted keywords) and harvestable terms."""
+    wasted = check_wasted(bridge, caller, site, w, ref)
+    skip = {k["keyword_id"] for k in wasted.items}
+    return [check_acos(bridge, caller, site, w, ref, acos_target=acos_target, skip=skip), wasted,
+            check_harvest(bridge, caller, site, w, ref)]
 
 
 def check_budgets(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None) -> Alert:
@@ -129,9 +146,19 @@ def collect_site(bridge: Any, caller: Caller, site: str, *, today: dt.date, ref:
     ads = _read(bridge, caller, "analytics__get_ads_dashboard",
                 {"site": site, "start_date": w.start(WINDOW_DAYS), "end_date": w.end, "limit": 1}, ref)
     findings = SiteFindings(site=site, currency=ads["currency"], acos_target=ads["acos_target"], alerts=[])
+    wasted_ids: set[int] = set()
+
+    def wasted() -> list[Alert]:
+        alert = check_wasted(bridge, caller, site, w, ref)
+        wasted_ids.update(k["keyword_id"] for k in alert.items)
+        return [alert]
+
+    # One failing check is reported in the findings; the others still run.
     checks = [
         ("sales", lambda: [check_sales(bridge, caller, site, w, ref)[0]]),
-        ("ads", lambda: check_ads(bridge, caller, site, w, ref, acos_target=ads["acos_target"])),
+        ("wasted spend", wasted),
+        ("ACOS", lambda: [check_acos(bridge, caller, site, w, ref, acos_target=ads["acos_target"], skip=wasted_ids)]),
+        ("harvest", lambda: [check_harvest(bridge, caller, site, w, ref)]),
         ("budgets", lambda: [check_budgets(bridge, caller, site, w, ref)]),
         ("inventory", lambda: check_inventory(bridge, caller, site, ref)),
         ("reviews", lambda: [check_reviews(bridge, caller, site, w, ref)]),

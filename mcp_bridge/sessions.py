@@ -348,6 +348,14 @@ class SessionPool:
         assert self._closed is not None
         self._closed.set()
 
+    async def client(self, server: str) -> Client:
+        """Loop side: the server's open SDK client (benchmarks compare the pool with it on the same session)."""
+        try:
+            client, _ = await self._session(self._slot(server))
+        except _Failure as failure:
+            raise UpstreamError(failure.message, server=server) from None
+        return client
+
     def _slot(self, server: str) -> _Slot:
         try:
             return self._slots[server]

@@ -13,9 +13,20 @@ from typing import Any
 CONTROL_ARGS = frozenset({"dry_run", "approval_token", "idempotency_key", "expected_before", "pii_grant"})
 
 
+def _normalise(value: Any) -> Any:
+    """Integral floats as ints, so `20` and `20.0` (JSON cannot tell them apart in every language) agree."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalise(v) for v in value]
+    return value
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys, no spaces, UTF-8 kept: the same bytes the servers hash."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return json.dumps(_normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def business_arguments(arguments: dict[str, Any]) -> dict[str, Any]:

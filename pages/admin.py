@@ -60,22 +60,21 @@ with users_tab:
         act(users.grant, f"Granted {kwargs['role'] or ''} {kwargs['site'] or ''} to {email}.", email, **kwargs)
     if revoked:
         act(users.revoke, f"Revoked {kwargs['role'] or ''} {kwargs['site'] or ''} from {email}.", email, **kwargs)
-    with st.expander("Add a user", icon=":material/person_add:"):
-        with st.form("add-user", border=False):
-            new_email = st.text_input("Email")
-            new_name = st.text_input("Name")
-            if st.form_submit_button("Add (no access until granted)"):
-                act(users.create, f"Added {new_email}.", new_email, name=new_name, actor=caller.user, channel="ui")
+    with st.expander("Add a user", icon=":material/person_add:"), st.form("add-user", border=False):
+        new_email = st.text_input("Email")
+        new_name = st.text_input("Name")
+        if st.form_submit_button("Add (no access until granted)"):
+            act(users.create, f"Added {new_email}.", new_email, name=new_name, actor=caller.user, channel="ui")
 
 with servers_tab:
     try:
         statuses = runtime.bridge.pool.status()
     except Exception as exc:
         render_error(exc)
-        statuses = []
-    if not statuses:
+        statuses = None
+    if statuses == []:
         empty_state("No MCP servers are configured.", "Set CONSOLE_MCP_SERVERS to an mcpServers JSON document.")
-    else:
+    elif statuses:
         st.dataframe(pd.DataFrame([{
             "Server": s.name, "Transport": s.transport, "State": s.state, "PID": s.pid or "",
             "Calls": formatting.count(s.calls), "Restarts": formatting.count(s.restarts), "Last error": s.last_error or "",
@@ -84,25 +83,35 @@ with servers_tab:
 with catalog_tab:
     try:
         specs = runtime.bridge.catalog.specs()
+        for server, message in getattr(runtime.bridge.catalog, "errors", {}).items():
+            st.warning(f"Tools of **{server}** are unavailable: {message}", icon=":material/cloud_off:")
     except Exception as exc:
         render_error(exc)
-        specs = []
-    changed = [s for s in specs if not s.pinned_ok]
+        specs = None
+    changed = [s for s in specs or [] if not s.pinned_ok]
     if changed:
         st.error(f"{len(changed)} tool definition(s) changed since they were pinned and are blocked until accepted.",
                  icon=":material/gpp_maybe:")
         for spec in changed:
+            pin = runtime.bridge.catalog.pins.get(spec.name)
             with st.container(border=True):
-                st.markdown(f"**{spec.name}** — {spec.description}")
-                st.json(spec.input_schema, expanded=1)
+                st.markdown(f"**{spec.name}** — pinned by {pin.pinned_by if pin else '—'}; the server now reports a "
+                            "different definition. Read both before accepting.")
+                pinned, now = st.columns(2)
+                pinned.caption("Pinned definition")
+                pinned.json(pin.definition if pin else {}, expanded=2)
+                now.caption("Definition the server reports now")
+                now.json((pin.changed_definition if pin else None) or {"description": spec.description,
+                                                                       "input_schema": spec.input_schema}, expanded=2)
                 if st.button(f"Accept the new definition of {spec.name}", key=f"accept-{spec.name}"):
-                    act(runtime.bridge.catalog.accept, f"Accepted {spec.name}.", spec.name, actor=caller.user)
+                    act(runtime.bridge.catalog.accept, f"Accepted {spec.name}.", spec.name, by=caller.user)
     if specs:
+        st.caption(f"{len(specs)} tools; a write tool never runs without an approval.")
         st.dataframe(pd.DataFrame([{
             "Tool": s.name, "Server": s.server, "Kind": "write (needs approval)" if s.is_write else "read",
             "Pinned": "ok" if s.pinned_ok else "CHANGED — blocked", "Description": s.description,
         } for s in specs]), hide_index=True, width="stretch")
-    else:
+    elif specs == []:
         empty_state("No tools yet.", "Start the MCP servers (see the MCP servers tab).")
 
 with limits_tab:

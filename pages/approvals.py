@@ -37,24 +37,37 @@ def decision_controls(op) -> None:
     approve, _ = st.columns([1, 4])
     if approve.button("Approve", key=f"approve-{op.id}", type="primary", disabled=own, help=why):
         decide(gate.approve, f"Approved #{op.id}.", op.id, caller)
-    with st.expander("Edit & approve", icon=":material/edit:"):
-        with st.form(f"edit-{op.id}", border=False):
-            text = st.text_area("Arguments (JSON)", json.dumps(op.arguments, indent=2), height=160, key=f"args-{op.id}")
-            if st.form_submit_button("Approve with these arguments", disabled=own, help=why):
-                try:
-                    edited = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    st.error(f"That is not valid JSON: {exc.msg} (line {exc.lineno}).")
-                else:
-                    decide(gate.approve, f"Approved #{op.id} with edited arguments.", op.id, caller, arguments=edited)
-    with st.expander("Reject", icon=":material/block:"):
-        with st.form(f"reject-{op.id}", border=False):
-            reason = st.text_input("Reason (the proposer sees it)", key=f"reason-{op.id}")
-            if st.form_submit_button("Reject"):
-                if not reason.strip():
-                    st.error("Say why, so the proposer can fix it.")
-                else:
-                    decide(gate.reject, f"Rejected #{op.id}.", op.id, caller, reason.strip())
+    with st.expander("Edit & approve", icon=":material/edit:"), st.form(f"edit-{op.id}", border=False):
+        text = st.text_area("Arguments (JSON)", json.dumps(op.arguments, indent=2), height=160, key=f"args-{op.id}")
+        if st.form_submit_button("Approve with these arguments", disabled=own, help=why):
+            try:
+                edited = json.loads(text)
+            except json.JSONDecodeError as exc:
+                st.error(f"That is not valid JSON: {exc.msg} (line {exc.lineno}).")
+            else:
+                decide(gate.approve, f"Approved #{op.id} with edited arguments.", op.id, caller, arguments=edited)
+    with st.expander("Reject", icon=":material/block:"), st.form(f"reject-{op.id}", border=False):
+        reason = st.text_input("Reason (the proposer sees it)", key=f"reason-{op.id}")
+        if st.form_submit_button("Reject"):
+            if not reason.strip():
+                st.error("Say why, so the proposer can fix it.")
+            else:
+                decide(gate.reject, f"Rejected #{op.id}.", op.id, caller, reason.strip())
+
+
+def decide_batch(action, verb: str, batch_id: str, *args) -> None:
+    """Decide a whole batch; each operation is decided on its own, so report the ones that were refused."""
+    try:
+        items = action(batch_id, caller, *args)
+    except Exception as exc:
+        render_error(exc)
+        return
+    refused = [item for item in items if item.code]
+    message = f"{verb} {len(items) - len(refused)} of {len(items)} operations of batch {batch_id[:8]}."
+    if refused:
+        message += " Not decided: " + "; ".join(f"#{i.operation_id} ({i.code}: {i.message})" for i in refused)
+    flash(message)
+    st.rerun()
 
 
 def batch_controls(batch_id: str, ops: list) -> None:
@@ -62,12 +75,11 @@ def batch_controls(batch_id: str, ops: list) -> None:
     left, right = st.columns(2)
     if left.button(f"Approve all {len(ops)}", key=f"approve-batch-{batch_id}", disabled=own,
                    help="You proposed some of these." if own else None):
-        decide(gate.approve_batch, f"Approved batch {batch_id[:8]} ({len(ops)} operations).", batch_id, caller)
-    with right.popover(f"Reject all {len(ops)}"):
-        with st.form(f"reject-batch-{batch_id}", border=False):
-            reason = st.text_input("Reason", key=f"reason-batch-{batch_id}")
-            if st.form_submit_button("Reject the batch") and reason.strip():
-                decide(gate.reject_batch, f"Rejected batch {batch_id[:8]}.", batch_id, caller, reason.strip())
+        decide_batch(gate.approve_batch, "Approved", batch_id)
+    with right.popover(f"Reject all {len(ops)}"), st.form(f"reject-batch-{batch_id}", border=False):
+        reason = st.text_input("Reason", key=f"reason-batch-{batch_id}")
+        if st.form_submit_button("Reject the batch") and reason.strip():
+            decide_batch(gate.reject_batch, "Rejected", batch_id, reason.strip())
 
 
 waiting_tab, history_tab = st.tabs(["Waiting", "History"])

@@ -38,7 +38,8 @@ site = c4.selectbox("Site", ["all", *sorted(caller.sites)], key="audit-site", fo
 c5, c6, c7 = st.columns([1, 1, 2])
 event = c5.selectbox("Event", ["any", "tool_call", "proposed", "edited", "approved", "rejected", "expired",
                                "executed", "login", "logout", "user_created", "user_granted", "user_revoked",
-                               "policy_changed", "pin_accepted"], key="audit-event")
+                               "policy_changed", "tool_pinned",
+                               "tool_definition_changed", "tool_pin_accepted"], key="audit-event")
 outcome = c6.selectbox("Outcome", ["any", "ok", "error", "pending", "succeeded", "failed", "unknown", "rejected",
                                    "expired", "no_access"], key="audit-outcome")
 text = c7.text_input("Search in arguments", key="audit-text", placeholder="e.g. yoga mat, 1.20, keyword_id")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from servers.analytics.common import ad_sums, count_rows, money, money_digits, page, ratio, total_of, usd
+from servers.analytics.common import ad_sums, money, money_digits, paged, ratio, total_of, usd
 from servers.analytics.models import (
     AcosAlert,
     AcosAlerts,
@@ -83,9 +83,8 @@ def acos_alerts(s: Session, *, site: str, start: dt.date, end: dt.date, level: s
     if campaign_id is not None:
         where.append(Campaign.id == campaign_id)
     query = base.where(*where)
-    total = count_rows(s, query)
     order = {"acos": acos, "spend": agg.c.spend, "sales": agg.c.sales, "orders": agg.c.orders, "clicks": agg.c.clicks}[sort_by]
-    rows = s.execute(page(query.add_columns(acos.label("acos")), order, descending, limit, offset, tiebreak))
+    total, rows = paged(s, query.add_columns(acos.label("acos")), order, descending, limit, offset, tiebreak)
     items = []
     for r in rows:
         is_over = r.acos is not None and r.acos > threshold
@@ -121,9 +120,10 @@ def harvest_candidates(s: Session, *, site: str, start: dt.date, end: dt.date, m
            .join(Campaign, Campaign.id == st.campaign_id).where(*where)
            .group_by(st.campaign_id, st.search_term, Campaign.name).subquery())
     manual = Campaign.__table__.alias("manual")
-    in_manual = exists(select(Keyword.id).join(manual, manual.c.id == Keyword.campaign_id).where(
-        Keyword.site_id == site, manual.c.targeting == "manual", Keyword.state != "archived",
-        func.lower(Keyword.text) == func.lower(agg.c.search_term)))
+    # An uncorrelated IN list: the database builds it once (a correlated EXISTS rescans keywords per term).
+    manual_texts = (select(func.lower(Keyword.text)).join(manual, manual.c.id == Keyword.campaign_id)
+                    .where(Keyword.site_id == site, manual.c.targeting == "manual", Keyword.state != "archived"))
+    in_manual = func.lower(agg.c.search_term).in_(manual_texts)
     negative = exists(select(NegativeKeyword.id).where(
         NegativeKeyword.campaign_id == agg.c.campaign_id, NegativeKeyword.match_type == "negative_exact",
         func.lower(NegativeKeyword.text) == func.lower(agg.c.search_term)))
@@ -140,10 +140,10 @@ def harvest_candidates(s: Session, *, site: str, start: dt.date, end: dt.date, m
     cvr = metrics.cvr_sql(agg.c.orders, agg.c.clicks)
     query = select(agg, cvr.label("cvr"), negative.label("negative"), target_campaign.label("target_campaign"),
                    target_group.label("target_group")).where(cvr > min_cvr, agg.c.orders >= min_orders, ~in_manual)
-    total = count_rows(s, query)
     order = {"orders": agg.c.orders, "cvr": cvr, "sales": agg.c.sales, "clicks": agg.c.clicks, "spend": agg.c.spend}[sort_by]
+    total, rows = paged(s, query, order, descending, limit, offset, agg.c.campaign_id, agg.c.search_term)
     items = []
-    for r in s.execute(page(query, order, descending, limit, offset, agg.c.campaign_id, agg.c.search_term)):
+    for r in rows:
         cpc = metrics.cpc(r.spend, r.clicks)
         items.append(HarvestCandidate(
             campaign_id=r.campaign_id, campaign_name=r.campaign_name, ad_group_id=r.ad_group_id, search_term=r.search_term,
@@ -191,11 +191,12 @@ def wasted_spend(s: Session, *, site: str, start: dt.date, end: dt.date, level: 
     if campaign_id is not None:
         where.append(Campaign.id == campaign_id)
     query = query.where(*where)
-    total = count_rows(s, query)
-    wasted_total = s.scalar(select(total_of(query.subquery().c.spend)))
     order = {"spend": agg.c.spend, "acos": acos, "clicks": agg.c.clicks}[sort_by]
+    total, rows = paged(s, query.add_columns(acos.label("acos"), func.sum(agg.c.spend).over().label("wasted")), order,
+                        descending, limit, offset, *tiebreak)
+    wasted_total = rows[0].wasted if rows else s.scalar(select(total_of(query.subquery().c.spend))) if offset else 0
     items = []
-    for r in s.execute(page(query.add_columns(acos.label("acos")), order, descending, limit, offset, *tiebreak)):
+    for r in rows:
         reason = "no_orders" if r.orders == 0 else "acos_over_max"
         if level == "search_term":
             action, bid, savings = "negative", None, r.spend / days
@@ -245,7 +246,6 @@ def budget_pacing(s: Session, *, site: str, start: dt.date, end: dt.date, early_
     query = (select(Campaign.id, Campaign.name, Campaign.platform, Campaign.state, Campaign.daily_budget, agg,
                     state.label("status"), suggested.label("suggested"))
              .join(agg, a.cid == Campaign.id).where(*where))
-    total = count_rows(s, query)
     sub = query.subquery()
     needed, freed = s.execute(select(
         total_of(case((sub.c.status == "exhausted_early", sub.c.suggested - sub.c.daily_budget), else_=0)),
@@ -253,8 +253,9 @@ def budget_pacing(s: Session, *, site: str, start: dt.date, end: dt.date, early_
     order = {"utilisation": a.utilisation, "days_exhausted_early": a.days_early, "avg_spend": a.avg_spend,
              "daily_budget": Campaign.daily_budget}[sort_by]
     step = 100 if money_digits(cur) == 0 else 1
+    total, rows = paged(s, query, order, descending, limit, offset, Campaign.id)
     items = []
-    for r in s.execute(page(query, order, descending, limit, offset, Campaign.id)):
+    for r in rows:
         items.append(BudgetPacing(
             campaign_id=r.id, campaign_name=r.name, platform=r.platform, state=r.state, daily_budget=r.daily_budget,
             days=r.days, avg_spend=money(r.avg_spend, cur), utilisation=ratio(r.utilisation),

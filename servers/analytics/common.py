@@ -60,6 +60,16 @@ def count_rows(s: Session, query: Select[Any]) -> int:
     return int(s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
 
 
+def paged(s: Session, query: Select[Any], order: ColumnElement[Any], descending: bool, limit: int, offset: int,
+          *tiebreak: Any) -> tuple[int, list[Any]]:
+    """(total rows, this page): the total rides along as a window count, so the query runs once."""
+    rows = s.execute(page(query.add_columns(func.count().over().label("total_rows")), order, descending, limit, offset,
+                          *tiebreak)).all()
+    if rows:
+        return int(rows[0].total_rows), rows
+    return (count_rows(s, query) if offset else 0), rows
+
+
 def page(query: Select[Any], order: ColumnElement[Any], descending: bool, limit: int, offset: int,
          *tiebreak: Any) -> Select[Any]:
     """ORDER BY the sort column (NULLs last either way), then stable tie-breakers, then LIMIT/OFFSET."""

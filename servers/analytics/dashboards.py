@@ -528,11 +528,15 @@ def sales_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, gran
     first = start - dt.timedelta(days=7)
     if granularity == "week":
         first -= dt.timedelta(days=first.weekday())
-    item_units = select(OrderItem.order_id, func.sum(OrderItem.quantity).label("units")).group_by(OrderItem.order_id).subquery()
+    in_series = [*counted, Order.placed_date.between(first, end)]
+    item_units = (
+        select(OrderItem.order_id, func.sum(OrderItem.quantity).label("units")).join(Order, Order.id == OrderItem.order_id)
+        .where(*in_series).group_by(OrderItem.order_id).subquery()
+    )
     series_rows = s.execute(
         select(period.label("period"), _sum(Order.total), func.count(Order.id), _sum(item_units.c.units))
         .select_from(Order).join(item_units, item_units.c.order_id == Order.id, isouter=True)
-        .where(*counted, Order.placed_date.between(first, end)).group_by(period).order_by(period)
+        .where(*in_series).group_by(period).order_by(period)
     ).all()
     by_period = {p if isinstance(p, dt.date) else dt.date.fromisoformat(str(p)): (r, o, u) for p, r, o, u in series_rows}
     # Periods without orders are shown as zero (a gap in a chart would hide the drop).

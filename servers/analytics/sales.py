@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from servers.analytics.common import count_rows, money, page, ratio, total_of
+from servers.analytics.common import money, page, paged, ratio, total_of
 from servers.analytics.models import (
     DailySales,
     InventoryAlert,
@@ -43,21 +43,20 @@ def daily_sales(s: Session, *, site: str, start: dt.date, end: dt.date, sort_by:
     """Orders, units, revenue and AOV per day next to that day's ad spend and TACoS."""
     site_row = require_site(s, site)
     cur = site_row.currency
-    units = (select(OrderItem.order_id, func.sum(OrderItem.quantity).label("units")).join(Order, Order.id == OrderItem.order_id)
-             .where(Order.site_id == site, Order.placed_date.between(start, end)).group_by(OrderItem.order_id).subquery())
-    orders = (select(Order.placed_date.label("day"), func.count(Order.id).label("orders"), total_of(units.c.units).label("units"),
-                     total_of(Order.total).label("revenue"))
-              .join(units, units.c.order_id == Order.id, isouter=True)
-              .where(Order.site_id == site, Order.placed_date.between(start, end), COUNTED).group_by(Order.placed_date))
+    counted = [Order.site_id == site, Order.placed_date.between(start, end), COUNTED]
+    orders = (select(Order.placed_date.label("day"), func.count(Order.id).label("orders"), total_of(Order.total).label("revenue"))
+              .where(*counted).group_by(Order.placed_date))
+    units = (select(Order.placed_date.label("day"), total_of(OrderItem.quantity).label("units"))
+             .join(Order, Order.id == OrderItem.order_id).where(*counted).group_by(Order.placed_date)).subquery()
     m = KeywordDailyMetric
     ads = (select(m.date.label("day"), total_of(m.spend).label("spend"), total_of(m.sales).label("ad_sales"))
            .where(m.site_id == site, m.date.between(start, end)).group_by(m.date))
     o, a = orders.subquery(), ads.subquery()
     day = func.coalesce(o.c.day, a.c.day)
-    joined = (select(day.label("day"), func.coalesce(o.c.orders, 0).label("orders"), func.coalesce(o.c.units, 0).label("units"),
+    joined = (select(day.label("day"), func.coalesce(o.c.orders, 0).label("orders"), func.coalesce(units.c.units, 0).label("units"),
                      func.coalesce(o.c.revenue, 0).label("revenue"), func.coalesce(a.c.spend, 0).label("spend"),
                      func.coalesce(a.c.ad_sales, 0).label("ad_sales"))
-              .select_from(o).join(a, a.c.day == o.c.day, full=True))
+              .select_from(o).join(a, a.c.day == o.c.day, full=True).join(units, units.c.day == o.c.day, isouter=True))
     j = joined.subquery()
     sums = s.execute(select(total_of(j.c.orders), total_of(j.c.units), total_of(j.c.revenue), total_of(j.c.spend),
                             func.count())).one()
@@ -110,9 +109,9 @@ def sales_anomalies(s: Session, *, site: str, week_end: dt.date, group_by: str =
     if only_anomalies:
         filters.append(and_(g.c.before > 0, func.abs(g.c.now - g.c.before) > threshold * g.c.before))
     query = select(g, change.label("change")).where(*filters)
-    total = count_rows(s, query)
+    total, rows = paged(s, query, func.abs(change), True, limit, offset, g.c.key)
     items = []
-    for r in s.execute(page(query, func.abs(change), True, limit, offset, g.c.key)):
+    for r in rows:
         pct = metrics.pct_change(r.now, r.before)
         direction = "flat" if not metrics.is_anomaly(pct, threshold) else ("spike" if pct > 0 else "drop")
         items.append(SalesAnomaly(key=str(r.key), this_week=money(r.now, cur), last_week=money(r.before, cur),
@@ -144,11 +143,11 @@ def inventory_alerts(s: Session, *, site: str, days_threshold: float = 14, safet
                     reorder.label("reorder"), live_ads.label("live_ads"))
              .join(Variant, Variant.id == inv.variant_id).join(Product, Product.id == Variant.product_id)
              .join(live, live.c.variant_id == inv.variant_id, isouter=True).where(*where))
-    total = count_rows(s, query)
     order = {"days_of_supply": dos, "reorder_quantity": reorder, "velocity_per_day": inv.velocity_per_day,
              "sku": Variant.sku}[sort_by]
+    total, rows = paged(s, query, order, descending, limit, offset, Variant.sku)
     items = []
-    for r in s.execute(page(query, order, descending, limit, offset, Variant.sku)):
+    for r in rows:
         level, oos = r[0], r.available <= 0
         action = "pause_ads_and_reorder" if oos and r.live_ads else "reorder" if r.reorder > 0 else "watch"
         items.append(InventoryAlert(
@@ -174,10 +173,10 @@ def recent_reviews(s: Session, *, site: str, start: dt.date, end: dt.date, min_r
     average = s.scalar(select(func.avg(Review.rating)).where(*in_range))
     query = (select(Review, Product.title).join(Product, Product.id == Review.product_id)
              .where(*in_range, Review.rating.between(min_rating, max_rating)))
-    total = count_rows(s, query)
     order = {"created_at": Review.created_at, "rating": Review.rating}[sort_by]
+    total, rows = paged(s, query, order, descending, limit, offset, Review.id)
     items = [ReviewItem(id=r.id, product_id=r.product_id, product_title=title, rating=r.rating, title=r.title, body=r.body,
                         author=r.author, created_at=r.created_at)
-             for r, title in s.execute(page(query, order, descending, limit, offset, Review.id))]
+             for r, title, _ in rows]
     return RecentReviews(site=site, start_date=start, end_date=end, average_rating=ratio(average, 2),
                          rating_counts={int(k): int(v) for k, v in sorted(counts.items())}, total=total, items=items)

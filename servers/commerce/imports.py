@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from servers.commerce.arguments import Before, DryRun, IdemKey, Site, Token
 from servers.commerce.models import ImportAnalysis, ImportProblem, ImportRow
-from servers.commerce.signed import signed_arguments
 from servers.common.approval import canonical_json
 from servers.common.config import ServerConfig
 from servers.common.errors import ValidationFailed
 from servers.common.server import READ, WRITE_ADDITIVE, MarketServer
+from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, require_site
 from servers.market.models import Category, InventoryLevel, Product, ProductImport, Variant
 from servers.market.writes import Plan, WriteResult, run_write, write_control

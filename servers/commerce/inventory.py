@@ -23,10 +23,10 @@ from servers.commerce.arguments import (
 )
 from servers.commerce.models import InventoryLevelInfo, InventoryLevelList
 from servers.commerce.query import count_of, ordered, owned
-from servers.commerce.signed import signed_arguments
 from servers.common.config import ServerConfig
 from servers.common.errors import ValidationFailed
 from servers.common.server import READ, WRITE_ADDITIVE, MarketServer
+from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, require_site
 from servers.market.metrics import days_of_supply_sql
 from servers.market.models import InventoryLevel, Product, Variant

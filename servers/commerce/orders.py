@@ -28,10 +28,10 @@ from servers.commerce.models import CustomerContact, OrderDetail, OrderItemInfo,
 from servers.commerce.pii import mask_email, mask_phone, pii_allowed
 from servers.commerce.query import count_of, ordered, owned
 from servers.commerce.returns import return_rows
-from servers.commerce.signed import signed_arguments
 from servers.common.config import ServerConfig
 from servers.common.errors import ValidationFailed
 from servers.common.server import READ, WRITE_DESTRUCTIVE, WRITE_IDEMPOTENT, MarketServer
+from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, parse_date_range, require_site
 from servers.market.models import Customer, Order, OrderItem, Product, Return, Variant
 from servers.market.writes import Plan, WriteResult, run_write, write_control

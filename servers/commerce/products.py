@@ -33,10 +33,10 @@ from servers.commerce.models import (
     VariantList,
 )
 from servers.commerce.query import count_of, ordered, owned
-from servers.commerce.signed import signed_arguments
 from servers.common.config import ServerConfig
 from servers.common.errors import ValidationFailed
 from servers.common.server import READ, WRITE_IDEMPOTENT, MarketServer
+from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, require_site
 from servers.market.models import Category, InventoryLevel, Product, Review, Variant
 from servers.market.writes import Plan, WriteResult, run_write, write_control

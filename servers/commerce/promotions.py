@@ -23,10 +23,10 @@ from servers.commerce.arguments import (
 )
 from servers.commerce.models import CouponInfo, CouponList, DiscountCodeInfo, DiscountCodeList
 from servers.commerce.query import count_of, owned
-from servers.commerce.signed import signed_arguments
 from servers.common.config import ServerConfig
 from servers.common.errors import Conflict, ValidationFailed
 from servers.common.server import READ, WRITE_ADDITIVE, WRITE_DESTRUCTIVE, WRITE_IDEMPOTENT, MarketServer
+from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, parse_date_range, require_site
 from servers.market.models import Coupon, DiscountCode, Variant
 from servers.market.writes import Plan, WriteResult, run_write, write_control

@@ -24,10 +24,10 @@ from servers.commerce.arguments import (
 )
 from servers.commerce.models import ReturnInfo, ReturnList
 from servers.commerce.query import count_of, owned
-from servers.commerce.signed import signed_arguments
 from servers.common.config import ServerConfig
 from servers.common.errors import ValidationFailed
 from servers.common.server import READ, WRITE_DESTRUCTIVE, MarketServer
+from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, parse_date_range, require_site
 from servers.market.models import InventoryLevel, Order, OrderItem, Return
 from servers.market.writes import Plan, WriteResult, run_write, write_control

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from servers.commerce import customers, imports, inventory, orders, products, promotions, returns
-from servers.commerce.signed import SignedArgumentsServer
 from servers.common.config import ServerConfig
 from servers.common.server import MarketServer
 from servers.market.db import MarketDB
@@ -19,7 +18,7 @@ INSTRUCTIONS = (
 def build_server(config: ServerConfig | None = None) -> MarketServer:
     config = config or ServerConfig.from_env()
     db = MarketDB(config.market_database_url)
-    mcp = SignedArgumentsServer("commerce", instructions=INSTRUCTIONS)
+    mcp = MarketServer("commerce", instructions=INSTRUCTIONS)
     for module in (products, inventory, orders, returns, customers, promotions, imports):
         module.register(mcp, db, config)
     return mcp

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -12,9 +13,23 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
-from servers.common.errors import CodedToolError, NotFound, UpstreamError, ValidationFailed
+from servers.common.approval import CONTROL_ARGS
+from servers.common.errors import CodedToolError, NotFound, SiteScopeRequired, UpstreamError, ValidationFailed
 
 log = logging.getLogger(__name__)
+
+# The arguments of the call in progress exactly as the client sent them. Validation changes their JSON
+# form (`20` arrives as 20.0, an omitted flag arrives as its default), and an approval token covers
+# what the bridge sent, so writes hash these rather than rebuilding them from the validated values.
+_sent_arguments: ContextVar[dict[str, Any] | None] = ContextVar("sent_arguments", default=None)
+
+
+def sent_arguments(validated: dict[str, Any]) -> dict[str, Any]:
+    """The business arguments as sent (controls dropped); the validated ones outside a server call."""
+    raw = _sent_arguments.get()
+    if raw is None:
+        return validated
+    return {k: v for k, v in raw.items() if k not in CONTROL_ARGS}
 
 READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
 WRITE_IDEMPOTENT = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False)
@@ -35,6 +50,7 @@ class MarketServer(MCPServer):
     """MCPServer whose every failed call answers with a code from DESIGN.md §3 and no traceback."""
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        token = _sent_arguments.set(dict(arguments or {}))
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
@@ -45,10 +61,14 @@ class MarketServer(MCPServer):
             if isinstance(cause, CodedToolError):
                 raise cause from None
             if isinstance(cause, ValidationError):
+                if any(err["type"] == "missing" and tuple(err["loc"]) == ("site",) for err in cause.errors()):
+                    raise SiteScopeRequired(f"{name} needs a site (e.g. 'us', 'de', 'jp')") from None
                 raise ValidationFailed(f"{name}: {describe_validation_error(cause)}") from None
             if str(exc).startswith("Unknown tool"):
                 raise NotFound(f"no tool named {name!r} on server {self.name!r}") from None
             raise
+        finally:
+            _sent_arguments.reset(token)
 
 
 def serve(build: Callable[[], MCPServer], *, default_port: int) -> None:

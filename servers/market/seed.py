@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Integer, delete, func, select
 
 from servers.market.db import make_engine, migrate
 from servers.market.models import Base, Site
@@ -96,9 +96,16 @@ class BulkWriter:
     def flush(self) -> None:
         for table in Base.metadata.sorted_tables:  # dependency order keeps foreign keys satisfied
             rows = self.buffers.pop(table.name, None)
-            if rows:
+            if not rows:
+                continue
+            if self.conn.dialect.name == "postgresql":
+                # multi-row VALUES in chunks under the 65,535-parameter limit: far fewer round trips than executemany
+                size = max(1, 60_000 // len(rows[0]))
+                for i in range(0, len(rows), size):
+                    self.conn.execute(table.insert().values(rows[i:i + size]))
+            else:
                 self.conn.execute(table.insert(), rows)
-                self.counts[table.name] += len(rows)
+            self.counts[table.name] += len(rows)
         self._pending = 0
 
 
@@ -141,6 +148,15 @@ def wipe_market(conn: Connection) -> None:
         conn.execute(delete(table))
 
 
+def _advance_sequences(conn: Connection) -> None:
+    """Rows were written with explicit ids: move PostgreSQL's id sequences past them."""
+    for table in Base.metadata.sorted_tables:
+        pk = list(table.primary_key.columns)
+        if len(pk) == 1 and pk[0].name == "id" and isinstance(pk[0].type, Integer):
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)")
+
+
 def seed_market(url: str, *, scale: str = "demo", seed: int = 7, today: dt.date | None = None,
                 force: bool = False) -> SeedSummary:
     """Migrate, then fill the market database with deterministic demo data; refuses a non-empty one unless force."""
@@ -172,6 +188,8 @@ def seed_market(url: str, *, scale: str = "demo", seed: int = 7, today: dt.date 
                 seed_ads.seed_ads(ctx, site)
                 seed_commerce.seed_sales(ctx, site)
             out.flush()
+            if engine.dialect.name == "postgresql":
+                _advance_sequences(conn)
         if engine.dialect.name == "sqlite":
             with engine.connect() as conn:  # fold the WAL into the file so copies of it are complete
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from servers.common.approval import arguments_hash, read_token
 from servers.common.errors import ConfirmationRequired, Conflict, ValidationFailed
+from servers.common.server import sent_arguments
 from servers.market.db import MarketDB, require_site
 from servers.market.models import AppliedWrite
 
@@ -104,6 +105,7 @@ def run_write(
     plan: Callable[[Session], Plan],
 ) -> WriteResult:
     """Plan a write, then either describe it (dry run) or apply it once under a valid token."""
+    arguments = sent_arguments(arguments)
     claims = None if control.dry_run else _check_token(secret, control.approval_token, tool, arguments)
     key = control.idempotency_key or (f"op:{claims['op']}" if claims else None)
     args_hash = arguments_hash(arguments)

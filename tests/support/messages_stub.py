@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import threading
 import uuid
 from collections import deque
@@ -75,9 +76,32 @@ class Recorded:
         last = self.messages[-1]["content"] if self.messages else []
         return [b for b in last if isinstance(b, dict) and b.get("type") == "tool_result"] if isinstance(last, list) else []
 
+    def tool_data(self, name: str) -> Any:
+        """The parsed result of the newest call of tool `name` in the conversation sent (text when not JSON)."""
+        names: dict[str, str] = {}
+        found: Any = None
+        for message in self.messages:
+            for block in message["content"] if isinstance(message["content"], list) else []:
+                if block.get("type") == "tool_use":
+                    names[block["id"]] = block["name"]
+                elif block.get("type") == "tool_result" and names.get(block["tool_use_id"]) == name:
+                    found = unframe(block)
+        return found
+
     def tool_result_texts(self) -> list[str]:
         return ["".join(c.get("text", "") for c in (b.get("content") or [])) if isinstance(b.get("content"), list)
                 else str(b.get("content")) for b in self.tool_results()]
+
+
+def unframe(block: dict[str, Any]) -> Any:
+    """A tool_result block's content without the <tool_result_data> frame, parsed as JSON when it is JSON."""
+    content = block.get("content")
+    text = "".join(c.get("text", "") for c in content) if isinstance(content, list) else str(content or "")
+    text = re.sub(r"^<tool_result_data[^>]*>\n?|\n?</tool_result_data>$", "", text.strip())
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _tokens(value: Any) -> int:
@@ -382,17 +406,10 @@ def chat_settings(console_url: str, market_url: str, today: str = "2026-11-20", 
 
 def open_chat_runtime(console_url: str, market_url: str, **overrides: Any) -> Any:
     """A Runtime (demo users seeded) whose bridge talks to the real bundled servers over stdio; close() it."""
-    import importlib.util
-
     from console.runtime import Runtime
 
     runtime = Runtime.create(chat_settings(console_url, market_url, **overrides))
     runtime.users.seed_demo()
-    if importlib.util.find_spec("mcp_bridge.catalog") is None:  # until the catalog lands: real pool, small catalog
-        from mcp_bridge.sessions import SessionPool
-
-        runtime.bridge._pool = SessionPool(runtime.bridge.config).start()
-        runtime.bridge._catalog = stand_in_catalog(runtime.bridge._pool)
     return runtime
 
 
@@ -404,25 +421,6 @@ def chat_runtime(tmp_path: Any, market_url: str) -> Iterator[Any]:
         yield runtime
     finally:
         runtime.close()
-
-
-CONTROL_ARGS = ("dry_run", "approval_token", "idempotency_key", "expected_before", "pii_grant")
-
-
-def stand_in_catalog(pool: Any) -> Any:
-    from tests.support.console_db import MiniCatalog
-
-    class StandIn(MiniCatalog):
-        def anthropic_tools(self, caller: Any, group: str | None = None) -> list[dict[str, Any]]:
-            tools = []
-            for spec in self.for_caller(caller, group):
-                schema = dict(spec.input_schema)
-                schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k not in CONTROL_ARGS}
-                schema["required"] = [r for r in schema.get("required", []) if r not in CONTROL_ARGS]
-                tools.append({"name": spec.name, "description": spec.description, "input_schema": schema})
-            return tools
-
-    return StandIn(pool)
 
 
 @dataclass

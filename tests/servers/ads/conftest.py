@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from sqlalchemy import select
+from sqlalchemy import Integer, select
 
 from servers.ads.server import build_server
 from servers.common.approval import sign_approval
@@ -238,3 +238,24 @@ def snapshot(market: MarketDB) -> Callable[[], dict[str, list[tuple[Any, ...]]]]
                     for name in WRITTEN_TABLES}
 
     return take
+
+
+@pytest.fixture
+def fill_market() -> Callable[[str], None]:
+    """Build the hand-built market of this module at a database URL (for other dialects)."""
+
+    def fill(url: str) -> None:
+        migrate(url)
+        db = MarketDB(url)
+        _fill(db)
+        if db.engine.dialect.name == "postgresql":
+            # Rows were written with explicit ids: move the id sequences past them, as the seed does.
+            with db.engine.begin() as conn:
+                for table in Base.metadata.sorted_tables:
+                    if "id" in table.c and isinstance(table.c.id.type, Integer):
+                        conn.exec_driver_sql(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)")
+        db.engine.dispose()
+
+    return fill

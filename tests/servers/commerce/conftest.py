@@ -164,11 +164,6 @@ def commerce_url(commerce_template: Path, commerce_path: Path) -> str:
     return f"sqlite:///{commerce_path}"
 
 
-@pytest.fixture
-def commerce_config(commerce_url: str) -> ServerConfig:
-    return ServerConfig(market_database_url=commerce_url, approval_secret=SECRET, today_override=TODAY)
-
-
 @pytest.fixture(scope="session")
 def commerce_server(commerce_path: Path) -> MarketServer:
     """Built once: registering two dozen tools costs more than every call of a test together."""

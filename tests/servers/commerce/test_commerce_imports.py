@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 import pytest
 from sqlalchemy import func, select
 
+from servers.common.approval import canonical_json
 from servers.market.models import Category, InventoryLevel, Product, ProductImport, Variant
 from tests.servers.commerce.calls import approved, ok, refused, snapshot
 from tests.servers.commerce.conftest import SECRET
@@ -35,7 +35,7 @@ NORMALISED = [
     {"row": 3, "handle": "BOTTLE-1", "sku": "BOTTLE-1", "title": "Steel Bottle", "price": 15.0, "cost": 5.0,
      "category": "Outdoor", "stock": 0, "brand": "Hydra", "asin": "", "option": "", "status": "active"},
 ]
-DRAFT_ID = hashlib.sha256(json.dumps(NORMALISED, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+DRAFT_ID = hashlib.sha256(canonical_json(NORMALISED).encode()).hexdigest()
 CLEAN = {"site": "us", "draft_id": DRAFT_ID, "ok": True, "row_count": 3, "products_to_create": 2, "variants_to_create": 3,
          "new_categories": ["Outdoor"], "rows": NORMALISED, "problems": []}
 

@@ -1,0 +1,89 @@
+"""Browser fixtures: Debian Chromium through Python Playwright (never `playwright install`), screenshots, helpers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_or_skip
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    require_or_skip(CHROMIUM.exists(), "Chromium is not installed (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - playwright is in requirements.txt
+        require_or_skip(False, "the playwright package is not installed")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser) -> Iterator:
+    """`new_page()`: a page in a fresh browser context (its own cookies: one person per context)."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-US")
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under artifacts/screenshots/ once the app has stopped running."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    wait_idle(page)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_idle(page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until the current script run has finished (Streamlit marks it on the app root)."""
+    page.wait_for_timeout(250)  # a run triggered just now may not have started yet
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=timeout_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms)
+    page.wait_for_timeout(400)
+
+
+def demo_sign_in(page, url: str, email: str) -> None:
+    page.goto(url)
+    button = page.get_by_role("button", name="Sign in")
+    row = page.locator("[data-testid='stVerticalBlock']").filter(has_text=email).filter(has=button).last
+    row.get_by_role("button", name="Sign in").click()
+    sidebar(page).get_by_text(email).wait_for()
+    wait_idle(page)
+
+
+def sidebar(page):
+    return page.locator("[data-testid='stSidebar']")
+
+
+def open_nav(page, title: str) -> None:
+    """Go to a page through the sidebar navigation (same session, so a demo sign-in is kept)."""
+    sidebar(page).locator("[data-testid='stSidebarNav']").get_by_role("link", name=re.compile(rf"^{title}$")).click()
+    page.locator("h1").filter(has_text=re.compile(title if title != "Audit" else "Audit log")).first.wait_for()
+    wait_idle(page)
+
+
+def nav_titles(page) -> list[str]:
+    links = sidebar(page).locator("[data-testid='stSidebarNav'] a")
+    return [t.strip().splitlines()[-1] for t in links.all_inner_texts()]  # the icon's ligature text comes first

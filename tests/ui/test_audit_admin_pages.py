@@ -1,0 +1,103 @@
+"""Audit page (filters, search, detail, export, verify) and Admin page (users, limits) — and who may open them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import update
+
+from mcp_bridge.store import AuditRow, Store
+from tests.ui.conftest import open_page
+
+
+def test_audit_filters_search_and_detail(app, make_operation, ui_runtime) -> None:
+    marker = f"kw-{uuid.uuid4().hex[:8]}"
+    op = make_operation(arguments={"site": "de", "keyword_id": 4, "bid": 0.9, "note": marker}, site="de")
+    at = open_page(app("approver@demo.local"), "audit")
+    at.text_input(key="audit-text").input(marker).run()
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["#", "At (UTC)", "Event", "User", "Channel", "Site", "Tool", "Outcome", "Duration"]
+    assert table[["Event", "User", "Site", "Tool", "Outcome"]].to_dict("records") == [
+        {"Event": "proposed", "User": "seller@demo.local", "Site": "DE", "Tool": "ads__update_bid", "Outcome": "pending"}]
+    assert any(marker in json.dumps(j.value) for j in at.json)  # the detail view shows the arguments
+    at.text_input(key="audit-text").input("")
+    at.selectbox(key="audit-event").select("login")
+    at.text_input(key="audit-user").input("approver@demo.local").run()
+    assert set(at.dataframe[0].value["Event"]) == {"login"}
+    assert op.id
+
+
+def test_audit_exports_and_verifies_the_chain(app, ui_runtime) -> None:
+    at = open_page(app("admin@demo.local"), "audit")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Export CSV", "Export JSONL"]
+    at.button[0].click().run()  # Verify chain
+    assert any(s.value.startswith("The chain is intact:") for s in at.success)
+
+
+def test_verify_reports_a_tampered_row(app, ui_runtime) -> None:
+    store = Store(ui_runtime.engine)
+    with store.read() as session:
+        row = session.query(AuditRow).order_by(AuditRow.id).first()
+        original = row.actor
+    with store.write() as session:
+        session.execute(update(AuditRow).where(AuditRow.id == row.id).values(actor="mallory@example.com"))
+    try:
+        at = open_page(app("approver@demo.local"), "audit")
+        at.button[0].click().run()
+        assert any(f"The chain is broken at row {row.id}" in e.value for e in at.error)
+    finally:
+        with store.write() as session:
+            session.execute(update(AuditRow).where(AuditRow.id == row.id).values(actor=original))
+
+
+@pytest.mark.parametrize("email", ["seller@demo.local", "manager@demo.local"])
+def test_audit_and_admin_are_not_reachable_for(app, email: str) -> None:
+    at = app(email)
+    for page in ("audit", "admin"):
+        with pytest.raises(ValueError):
+            at.switch_page(f"pages/{page}.py")
+
+
+def test_admin_sees_users_and_grants_access(app, ui_runtime) -> None:
+    email = f"new-{uuid.uuid4().hex[:6]}@example.com"
+    ui_runtime.users.create(email, name="Newcomer")
+    at = open_page(app("admin@demo.local"), "admin")
+    users = at.dataframe[0].value
+    assert {"seller@demo.local", email} <= set(users["Email"])
+    assert users.set_index("Email").loc[email, "Roles"] == "— no access —"
+    assert any(email in w.value for w in at.warning)
+    at.selectbox(key="grant-user").select(email)
+    at.selectbox(key="grant-role").select("seller")
+    at.selectbox(key="grant-site").select("jp")
+    [b for b in at.button if b.label == "Grant"][0].click().run()
+    info = ui_runtime.users.get(email)
+    assert (info.roles, info.sites) == (frozenset({"seller"}), frozenset({"jp"}))
+    grant = ui_runtime.bridge.audit.query(event="user_granted", actor="admin@demo.local", limit=1)[0]
+    assert (grant.channel, grant.detail) == ("ui", {"email": email, "role": "seller", "site": "jp"})
+
+
+def test_admin_edits_site_safety_limits(app, ui_runtime) -> None:
+    from console.approvals import site_policy
+
+    at = open_page(app("admin@demo.local"), "admin")
+    at.selectbox(key="limits-site").select("de").run()
+    at.number_input(key="de-max_bid_change_pct").set_value(25.0)
+    at.checkbox(key="de-allow_self_approval").check()
+    [b for b in at.button if b.label == "Save limits"][0].click().run()
+    policy = site_policy(ui_runtime, "de")
+    assert (policy.max_bid_change_pct, policy.allow_self_approval) == (25.0, True)
+    change = ui_runtime.bridge.audit.query(event="policy_changed", site="de", limit=1)[0]
+    assert change.detail["changes"]["max_bid_change_pct"] == {"before": 50.0, "after": 25.0}
+    assert "Saved the safety limits of DE." in [s.value for s in at.success]
+
+
+def test_home_shows_the_right_links_per_role(app) -> None:
+    seller = open_page(app("seller@demo.local"), "home")
+    links = [p.proto.label for p in seller.get("page_link")]
+    assert [link.split(" — ")[0] for link in links] == ["Chat"]
+    admin = open_page(app("admin@demo.local"), "home")
+    labels = [p.proto.label.split(" — ")[0] for p in admin.get("page_link")]
+    assert {"Chat", "Approvals", "Audit", "Admin"} <= set(labels)
