@@ -21,7 +21,7 @@ WINDOW_DAYS = 7  # the run looks at the last complete week
 KEYWORD_WINDOW_DAYS = 14  # keyword and search-term checks need more clicks to be fair
 HARVEST_DAYS = 30
 LOW_STAR_MAX = 2
-LIMIT = 25
+LIMIT = 10  # rows per check and site: a daily batch an approver can actually read
 JOB_USER = "daily-ops@system"
 
 

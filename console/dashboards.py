@@ -213,7 +213,8 @@ def sales_dashboard(bridge: ToolCaller, caller: Caller, *, site: str, start: dt.
         previous=data["previous"], changes=data["changes"],
         series=frame(data["series"], SERIES_COLUMNS, dates=("period",)),
         anomalies=frame(data["anomalies"], SERIES_COLUMNS, dates=("period",)),
-        by_category=frame(data["by_category"], ["key", "revenue", "orders", "units", "share"]),
+        by_category=frame(data["by_category"], ["key", "revenue", "lines", "units", "share", "previous_revenue", "change",
+                                               "anomaly"]),
         top_products=frame(data["top_products"], PRODUCT_COLUMNS),
         bottom_products=frame(data["bottom_products"], PRODUCT_COLUMNS),
     )

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import Engine, String, cast, func, or_, select
+from sqlalchemy import Engine, String, cast, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,10 +75,12 @@ class AuditLog:
         except IntegrityError:  # another process created it first
             pass
 
-    def lock(self, session: Session) -> AuditHead:
-        """Take the chain-head lock in `session` (held until it ends): appenders and gate decisions queue here."""
+    def lock(self, session: Session) -> tuple[int, str]:
+        """Take the chain-head lock in `session` (held until it ends); returns the last id and hash."""
         # FOR UPDATE serialises on PostgreSQL; on SQLite the write transaction already holds the database lock.
-        return session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+        stmt = select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+        last_id, last_hash = session.execute(stmt).one()
+        return last_id, last_hash
 
     def append(self, event: str, *, actor: str, channel: str, site: str | None = None, tool: str | None = None,
                arguments: dict[str, Any] | None = None, outcome: str | None = None,
@@ -90,28 +92,27 @@ class AuditLog:
                 return self.append(event, actor=actor, channel=channel, site=site, tool=tool, arguments=arguments,
                                    outcome=outcome, detail=detail, duration_ms=duration_ms,
                                    result_size=result_size, session=own)
-        head = self.lock(session)
+        last_id, last_hash = self.lock(session)
+        # JSON values are stored as they will read back (a round trip through canonical JSON), so hashes agree.
         row = AuditRow(
-            id=head.last_id + 1,
+            id=last_id + 1,
             at=utcnow(),
             event=event,
             actor=actor,
             channel=channel,
             site=site,
             tool=tool,
-            arguments=redact(arguments) if arguments is not None else None,
+            arguments=json.loads(canonical(redact(arguments))) if arguments is not None else None,
             outcome=outcome,
             detail=json.loads(canonical(redact(detail))) if detail is not None else None,
             duration_ms=round(duration_ms, 3) if duration_ms is not None else None,
             result_size=result_size,
-            prev_hash=head.last_hash,
+            prev_hash=last_hash,
         )
-        if row.arguments is not None:
-            row.arguments = json.loads(canonical(row.arguments))
         row.row_hash = row_hash(row)
-        session.add(row)
-        head.last_id, head.last_hash = row.id, row.row_hash
-        session.flush()
+        # Core statements, not the unit of work: the lock is held for as short a time as possible.
+        session.execute(insert(AuditRow).values({**row_content(row), "at": row.at, "row_hash": row.row_hash}))
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_id=row.id, last_hash=row.row_hash))
         return row
 
     def verify(self, *, batch: int = 5000) -> VerifyResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ from mcp_bridge.store import Store
 from mcp_bridge.tokens import business_arguments, sign_pii_grant
 from mcp_bridge.types import BridgeConfig, Caller, Source, ToolOutcome, ToolSpec
 
+log = logging.getLogger(__name__)
 ERRORS: dict[str, type[ConsoleError]] = {
     cls.code: cls for cls in (errors.AuthRequired, errors.PermissionDenied, errors.SiteScopeRequired, errors.NotFound,
                               errors.ValidationFailed, errors.ConfirmationRequired, errors.Conflict, errors.UpstreamError)
@@ -102,11 +104,16 @@ class Bridge:
             outcome = self._read(caller, spec, args, started)
         except ConsoleError as exc:
             outcome = ToolOutcome(name, "error", str(exc), code=exc.code, duration_ms=_ms(started))
-        # If this audit row cannot be written the caller gets the audit's error, not the data.
-        self.audit.append("tool_call", actor=caller.user, channel=caller.channel, site=site, tool=name, arguments=args,
-                          outcome=outcome.code or outcome.status, duration_ms=outcome.duration_ms,
-                          result_size=len(outcome.text), detail={"source": source.kind, "source_ref": source.ref,
-                                                                 **({"error": outcome.text} if outcome.code else {})})
+        try:
+            self.audit.append("tool_call", actor=caller.user, channel=caller.channel, site=site, tool=name,
+                              arguments=args, outcome=outcome.code or outcome.status, duration_ms=outcome.duration_ms,
+                              result_size=len(outcome.text), detail={"source": source.kind, "source_ref": source.ref,
+                                                                     **({"error": outcome.text} if outcome.code else {})})
+        except Exception as exc:
+            # No audit row, no answer: the caller gets an error instead of the data.
+            log.error("audit append failed for %s", name, exc_info=exc)
+            return ToolOutcome(name, "error", "UPSTREAM_ERROR: the audit log could not be written, so the result is "
+                               "withheld; try again or tell an admin", code="UPSTREAM_ERROR", duration_ms=_ms(started))
         return outcome
 
     def _authorize(self, caller: Caller, name: str, args: dict[str, Any]) -> ToolSpec:

@@ -125,9 +125,10 @@ class Catalog:
             return [spec for server in self.pool.servers for spec in self._specs.get(server, {}).values()]
 
     def get(self, name: str) -> ToolSpec:
-        for spec in self.specs():
-            if spec.name == name:
-                return spec
+        self.specs()  # loads servers not listed yet
+        for specs in self._specs.values():
+            if name in specs:
+                return specs[name]
         raise NotFound(f"no tool named {name!r}; the catalog names tools server__tool, e.g. ads__list_keywords")
 
     def require_pinned(self, name: str) -> ToolSpec:

@@ -385,13 +385,15 @@ class SessionPool:
             slot.state = "restarting"
             try:
                 with anyio.fail_after(self._start_timeout):
-                    slot.client = await self._tg.start(self._own, slot, slot.generation)
+                    client = await self._tg.start(self._own, slot, slot.generation)
             except Exception as exc:
                 slot.state, slot.client = "down", None
                 slot.last_error = f"could not start: {_describe(exc)}"
                 raise _Failure(f"MCP server {slot.spec.name!r} {slot.last_error}", lost=False) from None
-            slot.state = "up"
-            return slot.client, slot.generation
+            if slot.state != "up":  # it died between the handshake and now
+                raise _Failure(f"MCP server {slot.spec.name!r} died right after starting: {slot.last_error}", lost=True)
+            slot.client = client
+            return client, slot.generation
 
     async def _own(self, slot: _Slot, generation: int, *, task_status: anyio.abc.TaskStatus[Client]) -> None:
         """Hold one session open until told to stop; the SDK needs it entered and exited in one task."""
@@ -410,6 +412,7 @@ class SessionPool:
                 await client.list_tools()  # primes the output-schema cache the SDK validates results against
                 slot.stop, slot.done = stop, done
                 slot.pid = process.pid if process else None
+                slot.state = "up"
                 task_status.started(client)
                 started = True
                 await stop.wait()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import streamlit as st
 
 from console import formatting
 from console.approvals import OPEN_STATUSES
 from console.chat_service import QUICK_ACTIONS, Step
 from mcp_bridge.events import AgentError, OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone
-from pages.components import empty_state, operation_card, page_header, render_error
+from pages.components import STATUS_BADGES, empty_state, operation_card, page_header, render_error
 from pages.state import active_site, console_state, current_caller, get_chat, get_runtime
 
 runtime = get_runtime()
@@ -26,28 +28,56 @@ if chat.offline:
 
 
 @st.fragment(run_every=5)
-def live_operation(op_id: int) -> None:
-    """A pending operation's card, re-read from the gate every few seconds until it is decided."""
-    operation(op_id)
+def live_operations(op_ids: list[int]) -> None:
+    """Cards of operations still open, re-read from the gate every few seconds until they are decided."""
+    operations(op_ids)
 
 
-def operation(op_id: int) -> None:
+def operations(op_ids: list[int]) -> None:
     try:
-        operation_card(runtime.bridge.gate.get(op_id))
+        ops = [runtime.bridge.gate.get(op_id) for op_id in op_ids]
     except Exception as exc:
         render_error(exc)
+        return
+    if len(ops) <= 3:
+        for op in ops:
+            operation_card(op, compact=True)
+        return
+    counts = Counter(STATUS_BADGES.get(op.status, (op.status,))[0].lower() for op in ops)
+    label = f"{len(ops)} proposed changes — " + ", ".join(f"{n} {status}" for status, n in counts.most_common())
+    with st.expander(label, icon=":material/pending_actions:"):
+        for op in ops:
+            operation_card(op, compact=True)
 
 
-def step_view(step: Step) -> None:
+def step_label(step: Step) -> str:
     took = state.tool_durations.get(step.call_id)
     label = step.name + (f" · {formatting.duration_ms(took)}" if took is not None else "")
     if step.operation_id:
         label += f" · pending approval #{step.operation_id}"
-    with st.expander(label, icon=STATUS_ICONS.get(step.status, ":material/build:")):
-        st.caption("Arguments")
-        st.json(step.arguments, expanded=1)
-        st.caption("Result")
-        st.code(step.result[:3000] or "(no result)", language=None, wrap_lines=True)
+    return label + (" · error" if step.status == "error" else "")
+
+
+def step_body(step: Step) -> None:
+    st.caption("Arguments")
+    st.json(step.arguments, expanded=1)
+    st.caption("Result")
+    st.code(step.result[:3000] or "(no result)", language=None, wrap_lines=True)
+
+
+def steps_view(steps: list[Step]) -> None:
+    """Each tool call as a collapsible step; a long run of calls folds into one step listing them all."""
+    if len(steps) <= 4:
+        for step in steps:
+            with st.expander(step_label(step), icon=STATUS_ICONS.get(step.status, ":material/build:")):
+                step_body(step)
+        return
+    errors = sum(step.status == "error" for step in steps)
+    label = f"{len(steps)} tool calls" + (f" ({errors} refused)" if errors else "")
+    with st.expander(label, icon=":material/build:"):
+        for step in steps:
+            st.markdown(f"**{step_label(step)}**")
+            step_body(step)
 
 
 conversations = chat.list_for(caller.user)
@@ -64,21 +94,29 @@ if new.button("New", icon=":material/add:", width="stretch"):
 
 current = next((c for c in conversations if c.id == state.conversation_id), None)
 if current is not None:
-    t = current.totals
-    st.caption(f"This conversation: {formatting.count(t.input)} input · {formatting.count(t.output)} output · "
-               f"{formatting.count(t.cache_read)} cache-read · {formatting.count(t.cache_write)} cache-write tokens · "
-               f"cost ${t.cost_usd:,.4f} · {current.turns} turns · model {current.model}")
+    t, turns = current.totals, f"{current.turns} turn" + ("s" if current.turns != 1 else "")
+    if current.model == "offline":
+        st.caption(f"This conversation: {turns} with the offline assistant — no tokens, no cost.")
+    else:
+        st.caption(f"This conversation: {turns} · {formatting.count(t.input)} input · {formatting.count(t.output)} "
+                   f"output · {formatting.count(t.cache_read)} cache-read · {formatting.count(t.cache_write)} "
+                   f"cache-write tokens · cost ${t.cost_usd:,.4f} · model {current.model}")
     for message in chat.transcript(current.id, user=caller.user):
         with st.chat_message(message.role):
-            for part in message.parts:
+            run: list[Step] = []
+            for part in [*message.parts, ""]:
                 if isinstance(part, Step):
-                    step_view(part)
-                else:
+                    run.append(part)
+                    continue
+                if run:
+                    steps_view(run)
+                    run = []
+                if part:
                     st.markdown(part)
-            for step in message.steps:
-                if step.operation_id:
-                    op = runtime.bridge.gate.get(step.operation_id)
-                    (live_operation if op.status in OPEN_STATUSES else operation)(step.operation_id)
+            op_ids = [step.operation_id for step in message.steps if step.operation_id]
+            if op_ids:
+                still_open = any(runtime.bridge.gate.get(i).status in OPEN_STATUSES for i in op_ids)
+                (live_operations if still_open else operations)(op_ids)
 else:
     empty_state("Start a conversation", "Ask about campaigns, keywords, orders or stock on your sites, or pick a "
                 "quick action. Changes you ask for become pending cards for an approver.")

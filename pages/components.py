@@ -165,8 +165,12 @@ def operation_title(op: Any) -> str:
     )
 
 
-def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: bool = False) -> Any:
-    """A bordered card: title, status, diff, impact, who/where/why, age and expiry; returns the container."""
+def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: bool = False,
+                   compact: bool = False) -> Any:
+    """A bordered card: title, status, diff, impact, who/where/why, age and expiry; returns the container.
+
+    `compact` (chat): the diff as one line instead of a table, for many cards in a conversation.
+    """
     card = st.container(border=True)
     preview = _get(op, "preview") or {}
     currency = SITE_CURRENCY.get(_get(op, "site") or "", "USD")
@@ -176,17 +180,21 @@ def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: b
         head.markdown(f"**{operation_title(op)}**")
         with badge:
             status_badge(status)
-        if preview.get("summary"):
-            st.markdown(preview["summary"])
         frame = changes_frame(op)
-        if not frame.empty:
-            st.dataframe(frame, hide_index=True, width="stretch")
         impact = preview.get("impact") or {}
-        if impact:
-            st.markdown(f"Projected impact — {format_impact(impact, currency)}")
+        if compact:
+            line = " · ".join(f"{r.Field}: {r.Before} → {r.After}" for r in frame.itertuples()) or preview.get("summary", "")
+            st.markdown(line + (f" — projected {format_impact(impact, currency)}" if impact else ""))
+        else:
+            if preview.get("summary"):
+                st.markdown(preview["summary"])
+            if not frame.empty:
+                st.dataframe(frame, hide_index=True, width="stretch")
+            if impact:
+                st.markdown(f"Projected impact — {format_impact(impact, currency)}")
         source = _get(op, "source_kind") or "—"
         if _get(op, "source_ref"):
-            source += f" {_get(op, 'source_ref')}"
+            source += f" {str(_get(op, 'source_ref'))[:8]}"
         meta = [
             f"Proposed by **{_get(op, 'proposer')}**",
             f"via {source}",

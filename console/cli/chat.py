@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
             site = args.site or (sorted(caller.sites)[0] if caller.sites else None)
             if site is None:
                 raise SiteScopeRequired(f"{caller.user} has no sites; an admin can grant one with `users grant`")
+            if not caller.may_see(site):
+                raise SiteScopeRequired(f"{caller.user} has no access to site {site}; theirs: {', '.join(sorted(caller.sites))}")
             if chat.offline:
                 print("[offline demo assistant — set ANTHROPIC_API_KEY to use Claude]", file=sys.stderr)
             return render(chat.run_turn(caller, args.conversation, args.message, site=site), sys.stdout, sys.stderr)

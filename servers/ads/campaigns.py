@@ -24,6 +24,7 @@ from servers.ads.models import (
     MetricName,
     Name,
     NameContains,
+    Offset,
     Platform,
     Site,
     StartDate,
@@ -91,7 +92,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         sort_by: SortBy = "spend",
         descending: Descending = True,
         limit: Limit = 50,
-        offset: Annotated[int, Field(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> CampaignList:
         """List a site's campaigns with spend, sales, orders, ACOS, ROAS, CTR, CVR and CPC over a date range."""
         start, end = window(config, start_date, end_date)
@@ -116,7 +117,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         sort_by: SortBy = "spend",
         descending: Descending = True,
         limit: Limit = 50,
-        offset: Annotated[int, Field(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> AdGroupList:
         """List a site's ad groups with their keywords' metrics over a date range."""
         start, end = window(config, start_date, end_date)

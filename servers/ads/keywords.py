@@ -22,6 +22,7 @@ from servers.ads.models import (
     MatchType,
     MetricName,
     NegativeMatchType,
+    Offset,
     Site,
     StartDate,
     State,
@@ -98,7 +99,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         sort_by: Annotated[MetricName, Field(description="Metric to sort on")] = "spend",
         descending: Descending = True,
         limit: Limit = 50,
-        offset: Annotated[int, Field(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> KeywordList:
         """List a site's keywords with bids and metrics over a date range; filter by ACOS, spend or zero orders."""
         if min_acos is not None and max_acos is not None and min_acos > max_acos:

@@ -8,7 +8,7 @@ from pydantic import Field
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from servers.ads.models import Before, DryRun, IdemKey, Limit, ProductAdList, ProductAdRow, Site, State, Token
+from servers.ads.models import Before, DryRun, IdemKey, Limit, Offset, ProductAdList, ProductAdRow, Site, State, Token
 from servers.ads.queries import owned
 from servers.ads.sql import page
 from servers.common.config import ServerConfig
@@ -30,7 +30,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         state: State | None = None,
         out_of_stock_only: Annotated[bool, Field(description="Only SKUs with nothing available (on hand minus reserved ≤ 0)")] = False,
         limit: Limit = 50,
-        offset: Annotated[int, Field(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> ProductAdList:
         """List the product ads of a site (SKU per ad group) with the SKU's stock on hand."""
         available = (InventoryLevel.on_hand - InventoryLevel.reserved).label("available")

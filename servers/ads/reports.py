@@ -13,6 +13,7 @@ from servers.ads.models import (
     EndDate,
     Limit,
     MetricName,
+    Offset,
     Performance,
     PerformancePoint,
     Platform,
@@ -70,7 +71,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         sort_by: SortBy = "spend",
         descending: Descending = True,
         limit: Limit = 50,
-        offset: Annotated[int, Field(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> SearchTermList:
         """List the shopper search terms that triggered ads, with metrics and whether a manual campaign targets them."""
         start, end = window(config, start_date, end_date)

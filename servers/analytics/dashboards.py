@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Date, and_, case, func, or_, select
+from sqlalchemy import Date, Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -226,7 +226,7 @@ class SalesTotals(BaseModel):
 class BreakdownRow(BaseModel):
     key: str
     revenue: float
-    orders: int
+    lines: int = Field(description="Order lines with the category's items")
     units: int
     share: float | None = Field(description="Share of the range's item revenue")
     previous_revenue: float = Field(description="Revenue in the previous range of equal length")
@@ -269,6 +269,9 @@ def _sum(col: Any, when: ColumnElement[bool] | None = None) -> ColumnElement[Any
     """SUM that answers 0 for no rows; optionally only over rows matching `when`."""
     value = col if when is None else case((when, col), else_=0)
     return func.coalesce(func.sum(value), 0)
+
+
+AD_SUMS = ("impressions", "clicks", "spend", "sales", "orders")
 
 
 def _ad_sums(when: ColumnElement[bool] | None = None) -> list[ColumnElement[Any]]:
@@ -341,41 +344,43 @@ def ads_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, platfo
     prev_end = start - dt.timedelta(days=1)
     prev_start = prev_end - dt.timedelta(days=days - 1)
     filters = _campaign_filters(platform, campaign_type, state)
-    base = [m.site_id == site, *filters]
 
-    # One pass over both ranges: conditional sums split current from previous.
-    current = m.date >= start
-    both = s.execute(
-        select(*_ad_sums(current), *_ad_sums(~current))
-        .select_from(m).join(Campaign, Campaign.id == m.campaign_id)
-        .where(*base, m.date.between(prev_start, end))
-    ).one()
-    kpis = _kpis(both[:6], _store_revenue(s, site, start, end))
-    previous = _kpis(both[6:], _store_revenue(s, site, prev_start, prev_end))
+    def scan(*columns: Any) -> Select[Any]:
+        """Metric rows of the site; joined to campaigns only when a campaign filter needs it (2M rows at scale)."""
+        stmt = select(*columns).select_from(m).where(m.site_id == site)
+        return stmt.join(Campaign, Campaign.id == m.campaign_id).where(*filters) if filters else stmt
 
-    daily_rows = s.execute(
-        select(m.date, *_ad_sums()[:5]).select_from(m).join(Campaign, Campaign.id == m.campaign_id)
-        .where(*base, m.date.between(start, end)).group_by(m.date).order_by(m.date)
-    )
+    # One pass over both ranges, grouped by "in the current range" (cheaper than conditional sums).
+    current = (m.date >= start).label("current")
+    halves = {bool(row[0]): row[1:] for row in s.execute(
+        scan(current, *_ad_sums()).where(m.date.between(prev_start, end)).group_by(current))}
+    kpis = _kpis(halves.get(True, (0,) * 6), _store_revenue(s, site, start, end))
+    previous = _kpis(halves.get(False, (0,) * 6), _store_revenue(s, site, prev_start, prev_end))
+
+    daily_rows = s.execute(scan(m.date, *_ad_sums()[:5]).where(m.date.between(start, end)).group_by(m.date).order_by(m.date))
     daily = [AdDay(date=d, impressions=int(i), clicks=int(c), spend=round(sp, 2), sales=round(sa, 2), orders=int(o),
                    acos=metrics.acos(sp, sa)) for d, i, c, sp, sa, o in daily_rows]
 
+    # Campaigns and platforms come from one per-campaign aggregate, joined to the (small) campaigns table.
+    per = (
+        select(m.campaign_id.label("campaign_id"), *(x.label(n) for x, n in zip(_ad_sums()[:5], AD_SUMS, strict=True)))
+        .where(m.site_id == site, m.date.between(start, end)).group_by(m.campaign_id).subquery()
+    )
+    sums = [func.coalesce(per.c[n], 0) for n in AD_SUMS]
+    with_metrics = select().select_from(Campaign).join(per, per.c.campaign_id == Campaign.id, isouter=True).where(
+        Campaign.site_id == site, *filters)
     platform_rows = s.execute(
-        select(Campaign.platform, func.count(func.distinct(Campaign.id)), *_ad_sums()[:5])
-        .select_from(Campaign).join(m, and_(m.campaign_id == Campaign.id, m.date.between(start, end)), isouter=True)
-        .where(Campaign.site_id == site, *filters).group_by(Campaign.platform).order_by(Campaign.platform)
+        with_metrics.add_columns(Campaign.platform, func.count(Campaign.id), *(func.sum(x) for x in sums))
+        .group_by(Campaign.platform).order_by(Campaign.platform)
     )
     platforms = [PlatformRow(platform=p, campaigns=n, impressions=int(i), clicks=int(c), spend=round(sp, 2),
                              sales=round(sa, 2), orders=int(o), acos=metrics.acos(sp, sa), roas=metrics.roas(sa, sp),
                              cpc=metrics.cpc(sp, c)) for p, n, i, c, sp, sa, o in platform_rows]
 
-    sums = _ad_sums()[:5]
     rank = _rank_expression(rank_by, *sums)
     order = rank.desc() if descending else rank.asc()
     campaign_rows = s.execute(
-        select(Campaign, *sums, func.count().over().label("total"))
-        .select_from(Campaign).join(m, and_(m.campaign_id == Campaign.id, m.date.between(start, end)), isouter=True)
-        .where(Campaign.site_id == site, *filters).group_by(Campaign.id)
+        with_metrics.add_columns(Campaign, *sums, func.count().over().label("total"))
         .order_by(order.nulls_last(), Campaign.id).limit(limit)
     ).all()
     campaigns = [
@@ -501,16 +506,31 @@ def inventory_dashboard(s: Session, *, site: str, days_threshold: float = 14, sa
                               total=rows[0][-1] if rows else 0, items=items)
 
 
-def _sales_totals(s: Session, site: str, start: dt.date, end: dt.date) -> SalesTotals:
-    counted = [Order.site_id == site, Order.placed_date.between(start, end), Order.status.in_(metrics.REVENUE_STATUSES)]
-    revenue, orders = s.execute(select(_sum(Order.total), func.count(Order.id)).where(*counted)).one()
-    units = s.scalar(select(_sum(OrderItem.quantity)).join(Order, Order.id == OrderItem.order_id).where(*counted))
-    returned = s.scalar(
-        select(_sum(Return.quantity)).join(Order, Order.id == Return.order_id)
-        .where(Order.site_id == site, Order.placed_date.between(start, end), Return.status != "rejected")
-    )
-    return SalesTotals(revenue=round(float(revenue), 2), orders=int(orders), units=int(units), aov=metrics.aov(revenue, orders),
-                       returned_units=int(returned), returns_rate=metrics.returns_rate(returned, units))
+def _sales_halves(s: Session, site: str, start: dt.date, end: dt.date, prev_start: dt.date) -> dict[bool, SalesTotals]:
+    """Totals of the current range (True) and the previous one (False), each table read once for both."""
+    now = (Order.placed_date >= start).label("current")
+    both = [Order.site_id == site, Order.placed_date.between(prev_start, end)]
+    counted = [*both, Order.status.in_(metrics.REVENUE_STATUSES)]
+    orders = {bool(c): (r, n) for c, r, n in s.execute(
+        select(now, _sum(Order.total), func.count(Order.id)).where(*counted).group_by(now))}
+    units = {bool(c): u for c, u in s.execute(
+        select(now, _sum(OrderItem.quantity)).select_from(Order).join(OrderItem, OrderItem.order_id == Order.id)
+        .where(*counted).group_by(now))}
+    returned = {bool(c): q for c, q in s.execute(
+        select(now, _sum(Return.quantity)).select_from(Order).join(Return, Return.order_id == Order.id)
+        .where(*both, Return.status != "rejected").group_by(now))}
+    out = {}
+    for half in (True, False):
+        revenue, n = orders.get(half, (0, 0))
+        sold, back = units.get(half, 0), returned.get(half, 0)
+        out[half] = SalesTotals(revenue=round(float(revenue), 2), orders=int(n), units=int(sold),
+                                aov=metrics.aov(revenue, n), returned_units=int(back),
+                                returns_rate=metrics.returns_rate(back, sold))
+    return out
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def sales_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, granularity: str = "day",
@@ -520,63 +540,61 @@ def sales_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, gran
     days = (end - start).days + 1
     prev_end = start - dt.timedelta(days=1)
     prev_start = prev_end - dt.timedelta(days=days - 1)
-    totals, previous = _sales_totals(s, site, start, end), _sales_totals(s, site, prev_start, prev_end)
+    halves = _sales_halves(s, site, start, end, prev_start)
+    totals, previous = halves[True], halves[False]
     counted = [Order.site_id == site, Order.status.in_(metrics.REVENUE_STATUSES)]
 
     # The series starts a week early so the first period has a week-ago value to compare with.
-    period = Order.placed_date if granularity == "day" else week_start(Order.placed_date)
+    period = (Order.placed_date if granularity == "day" else week_start(Order.placed_date)).label("period")
     first = start - dt.timedelta(days=7)
     if granularity == "week":
         first -= dt.timedelta(days=first.weekday())
     in_series = [*counted, Order.placed_date.between(first, end)]
-    item_units = (
-        select(OrderItem.order_id, func.sum(OrderItem.quantity).label("units")).join(Order, Order.id == OrderItem.order_id)
-        .where(*in_series).group_by(OrderItem.order_id).subquery()
-    )
-    series_rows = s.execute(
-        select(period.label("period"), _sum(Order.total), func.count(Order.id), _sum(item_units.c.units))
-        .select_from(Order).join(item_units, item_units.c.order_id == Order.id, isouter=True)
-        .where(*in_series).group_by(period).order_by(period)
-    ).all()
-    by_period = {p if isinstance(p, dt.date) else dt.date.fromisoformat(str(p)): (r, o, u) for p, r, o, u in series_rows}
+    by_period = {_as_date(p): (r, o) for p, r, o in s.execute(
+        select(period, _sum(Order.total), func.count(Order.id)).where(*in_series).group_by(period))}
+    units_by_period = {_as_date(p): u for p, u in s.execute(
+        select(period, _sum(OrderItem.quantity)).select_from(Order).join(OrderItem, OrderItem.order_id == Order.id)
+        .where(*in_series).group_by(period))}
     # Periods without orders are shown as zero (a gap in a chart would hide the drop).
     step = dt.timedelta(days=1 if granularity == "day" else 7)
     p = start if granularity == "day" else start - dt.timedelta(days=start.weekday())
     series = []
     while p <= end:
-        revenue, orders, units = by_period.get(p, (0, 0, 0))
-        week_ago = by_period.get(p - dt.timedelta(days=7), (0, 0, 0))
-        change = metrics.week_over_week(revenue, week_ago[0])
-        series.append(SalesPoint(period=p, revenue=round(float(revenue), 2), orders=int(orders), units=int(units or 0),
-                                 aov=metrics.aov(revenue, orders), change=change,
+        revenue, orders = by_period.get(p, (0, 0))
+        change = metrics.week_over_week(revenue, by_period.get(p - dt.timedelta(days=7), (0, 0))[0])
+        series.append(SalesPoint(period=p, revenue=round(float(revenue), 2), orders=int(orders),
+                                 units=int(units_by_period.get(p, 0)), aov=metrics.aov(revenue, orders), change=change,
                                  anomaly=metrics.is_anomaly(change, anomaly_threshold)))
         p += step
 
-    in_range = [*counted, Order.placed_date.between(start, end)]
-    line_revenue = OrderItem.quantity * OrderItem.unit_price
-    # Both ranges in one pass: the category's change against the previous range marks category anomalies.
+    # Order lines summed per variant once (both ranges in one pass); categories and the ranked products are both
+    # built from it in one statement, a UNION ALL told apart by `kind` (the CTE is read twice, computed once).
     now = Order.placed_date >= start
-    cat_revenue = _sum(line_revenue, now)
-    cats = s.execute(
-        select(func.coalesce(Category.name, "(uncategorised)"), cat_revenue,
-               func.count(func.distinct(case((now, Order.id)))), _sum(OrderItem.quantity, now),
-               _sum(line_revenue, ~now), metrics.ratio_sql(cat_revenue, func.sum(cat_revenue).over()))
-        .select_from(OrderItem).join(Order, Order.id == OrderItem.order_id).join(Variant, Variant.id == OrderItem.variant_id)
+    line = OrderItem.quantity * OrderItem.unit_price
+    pv = (
+        select(OrderItem.variant_id.label("variant_id"), _sum(line, now).label("revenue"),
+               _sum(OrderItem.quantity, now).label("units"), func.count(case((now, 1))).label("lines"),
+               _sum(line, ~now).label("before"))
+        .select_from(Order).join(OrderItem, OrderItem.order_id == Order.id)
+        .where(*counted, Order.placed_date.between(prev_start, end)).group_by(OrderItem.variant_id)
+        .cte("per_variant").prefix_with("MATERIALIZED", dialect="sqlite")
+    )
+    cat_revenue = func.sum(pv.c.revenue)
+    categories_q = (
+        select(literal("category").label("kind"), func.coalesce(Category.name, "(uncategorised)").label("key"),
+               literal(None).label("id"), literal(None).label("category"), cat_revenue.label("revenue"),
+               func.sum(pv.c.units).label("units"), func.sum(pv.c.lines).label("lines"),
+               func.sum(pv.c.before).label("before"), literal(0).label("returned"),
+               metrics.ratio_sql(cat_revenue, func.sum(cat_revenue).over()).label("share"),
+               literal(0).label("top"), literal(0).label("bottom"))
+        .select_from(pv).join(Variant, Variant.id == pv.c.variant_id)
         .join(Product, Product.id == Variant.product_id).join(Category, Category.id == Product.category_id, isouter=True)
-        .where(*counted, Order.placed_date.between(prev_start, end)).group_by(Category.name)
-        .order_by(cat_revenue.desc(), Category.name)
-    ).all()
-    by_category = []
-    for key, revenue, orders, units, before, share in cats:
-        change = metrics.pct_change(revenue, before)
-        by_category.append(BreakdownRow(key=key, revenue=round(float(revenue), 2), orders=int(orders), units=int(units),
-                                        share=share, previous_revenue=round(float(before), 2), change=change,
-                                        anomaly=metrics.is_anomaly(change, anomaly_threshold)))
-
+        .group_by(Category.name)
+    )
     sold = (
-        select(Variant.product_id.label("product_id"), _sum(line_revenue).label("revenue"), _sum(OrderItem.quantity).label("units"))
-        .select_from(OrderItem).join(Order, Order.id == OrderItem.order_id).join(Variant, Variant.id == OrderItem.variant_id)
-        .where(*in_range).group_by(Variant.product_id).subquery()
+        select(Variant.product_id.label("product_id"), func.sum(pv.c.revenue).label("revenue"),
+               func.sum(pv.c.units).label("units"))
+        .select_from(pv).join(Variant, Variant.id == pv.c.variant_id).group_by(Variant.product_id).subquery()
     )
     returned = (
         select(Variant.product_id.label("product_id"), _sum(Return.quantity).label("units"))
@@ -586,19 +604,35 @@ def sales_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, gran
         .group_by(Variant.product_id).subquery()
     )
     revenue_col = func.coalesce(sold.c.revenue, 0)
-    product_q = (
-        select(Product.id, Product.title, Category.name, revenue_col, func.coalesce(sold.c.units, 0),
-               func.coalesce(returned.c.units, 0))
+    ranked = (
+        select(Product.id.label("id"), Product.title.label("title"), Category.name.label("category"),
+               revenue_col.label("revenue"), func.coalesce(sold.c.units, 0).label("units"),
+               func.coalesce(returned.c.units, 0).label("returned"),
+               func.row_number().over(order_by=(revenue_col.desc(), Product.id)).label("top"),
+               func.row_number().over(order_by=(revenue_col.asc(), Product.id)).label("bottom"))
         .select_from(Product).join(sold, sold.c.product_id == Product.id, isouter=True)
         .join(returned, returned.c.product_id == Product.id, isouter=True)
         .join(Category, Category.id == Product.category_id, isouter=True)
-        .where(Product.site_id == site, Product.status == "active")
+        .where(Product.site_id == site, Product.status == "active").subquery()
     )
+    products_q = select(literal("product").label("kind"), ranked.c.title, ranked.c.id, ranked.c.category,
+                        ranked.c.revenue, ranked.c.units, literal(0), literal(0), ranked.c.returned, literal(None),
+                        ranked.c.top, ranked.c.bottom).where(or_(ranked.c.top <= top_n, ranked.c.bottom <= top_n))
+    rows = s.execute(union_all(categories_q, products_q)).all()
 
-    def products(order: Any) -> list[ProductSales]:
-        rows = s.execute(product_q.order_by(order, Product.id).limit(top_n))
-        return [ProductSales(product_id=i, title=t, category=c, revenue=round(float(r), 2), units=int(u),
-                             returned_units=int(ru), returns_rate=metrics.returns_rate(ru, u)) for i, t, c, r, u, ru in rows]
+    by_category = []
+    for r in sorted((r for r in rows if r.kind == "category"), key=lambda r: (-r.revenue, r.key)):
+        change = metrics.pct_change(r.revenue, r.before)
+        by_category.append(BreakdownRow(key=r.key, revenue=round(float(r.revenue), 2), lines=int(r.lines),
+                                        units=int(r.units), share=r.share, previous_revenue=round(float(r.before), 2),
+                                        change=change, anomaly=metrics.is_anomaly(change, anomaly_threshold)))
+
+    def products(rank: str) -> list[ProductSales]:
+        picked = sorted((r for r in rows if r.kind == "product" and getattr(r, rank) <= top_n),
+                        key=lambda r: getattr(r, rank))
+        return [ProductSales(product_id=r.id, title=r.key, category=r.category, revenue=round(float(r.revenue), 2),
+                             units=int(r.units), returned_units=int(r.returned),
+                             returns_rate=metrics.returns_rate(r.returned, r.units)) for r in picked]
 
     return SalesDashboard(
         site=site, currency=site_row.currency, start_date=start, end_date=end, granularity=granularity,
@@ -606,7 +640,7 @@ def sales_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, gran
         changes=_changes(totals, previous, ("revenue", "orders", "units", "aov", "returns_rate")),
         series=series, anomalies=[p for p in series if p.anomaly], by_category=by_category,
         category_anomalies=[c for c in by_category if c.anomaly],
-        top_products=products(revenue_col.desc()), bottom_products=products(revenue_col.asc()),
+        top_products=products("top"), bottom_products=products("bottom"),
     )
 
 

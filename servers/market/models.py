@@ -95,6 +95,9 @@ class KeywordDailyMetric(Base):
     __table_args__ = (
         Index("ix_kdm_site_date", "site_id", "date"),
         Index("ix_kdm_campaign_date", "campaign_id", "date"),
+        # Covering indexes: per-keyword and per-campaign aggregation over a date range reads only the index.
+        Index("ix_kdm_site_keyword_cover", "site_id", "keyword_id", "date", "impressions", "clicks", "spend", "orders", "units", "sales"),
+        Index("ix_kdm_site_campaign_cover", "site_id", "campaign_id", "date", "impressions", "clicks", "spend", "orders", "units", "sales"),
     )
 
 

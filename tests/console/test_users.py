@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 from console.migrations import migrate_console
 from console.users import UserDirectory
 from mcp_bridge.errors import NotFound, ValidationFailed
-from mcp_bridge.types import Caller
 from mcp_bridge.store import make_engine
+from mcp_bridge.types import Caller
 
 
 @pytest.fixture

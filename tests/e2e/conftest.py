@@ -48,11 +48,21 @@ def new_page(browser) -> Iterator:
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/screenshots/ once the app has stopped running."""
+    """Save the whole page under artifacts/screenshots/ once the app has stopped running.
+
+    Streamlit scrolls inside its main section, so the viewport is made as tall as that content first.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     wait_idle(page)
+    size = page.viewport_size
+    height = page.evaluate("() => Math.max(...[...document.querySelectorAll('*')]"
+                           ".filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowY))"
+                           ".map(e => e.scrollHeight), document.body.scrollHeight)")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 120, 6000))})
+    page.wait_for_timeout(500)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     return path
 
 

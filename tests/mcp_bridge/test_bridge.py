@@ -98,3 +98,26 @@ def test_the_audit_chain_holds_after_a_mix_of_calls(bridge, callers, gate_market
     stored = " ".join(str(r.arguments) + str(r.detail) for r in bridge.audit.query(limit=100))
     assert "approval_token" not in stored or "[redacted]" in stored
     assert "." not in "".join(str((r.arguments or {}).get("approval_token", "")) for r in bridge.audit.query(limit=100))
+
+
+def _broken_append(*args, **kwargs):
+    raise RuntimeError("disk full")
+
+
+def test_no_audit_row_means_no_answer(bridge, callers, monkeypatch) -> None:
+    bridge.catalog.specs()  # the catalog's own pin rows are written before the audit breaks
+    monkeypatch.setattr(bridge.audit, "append", _broken_append)
+    outcome = bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)
+    assert (outcome.status, outcome.code, outcome.structured) == ("error", "UPSTREAM_ERROR", None)
+    assert "audit log could not be written" in outcome.text
+
+
+def test_a_proposal_whose_audit_row_fails_is_not_queued(bridge, callers, gate_market_url, monkeypatch) -> None:
+    from tests.support.console_db import keyword
+
+    kid, bid = keyword(gate_market_url)
+    bridge.catalog.specs()
+    monkeypatch.setattr(bridge.audit, "append", _broken_append)
+    with pytest.raises(RuntimeError, match="disk full"):
+        bridge.call(callers["seller"], "ads__update_bid", {"site": "us", "keyword_id": kid, "bid": bid - 0.1}, source=CHAT)
+    assert bridge.gate.list() == []

@@ -228,3 +228,19 @@ def test_execution_outcomes_are_recorded_and_never_retried(runtime, error, statu
         gate.approve(op.id, runtime.users.caller("approver2@demo.local"))
     assert runner.executions == 1
     assert runtime.bridge.audit.query(event="executed")[0].outcome == status
+
+
+def test_an_approval_whose_audit_row_fails_runs_nothing(bridge, callers, gate_market_url, monkeypatch) -> None:
+    outcome, kid, bid = propose_bid(bridge, callers["seller"], gate_market_url)
+    real_append = bridge.audit.append
+
+    def append(event, **kwargs):
+        if event == "approved":
+            raise RuntimeError("disk full")
+        return real_append(event, **kwargs)
+
+    monkeypatch.setattr(bridge.audit, "append", append)
+    with pytest.raises(RuntimeError, match="disk full"):
+        bridge.gate.approve(outcome.operation_id, callers["approver"])
+    assert bridge.gate.get(outcome.operation_id).status == "proposed"
+    assert bid_of(gate_market_url, kid) == bid and applied_writes(gate_market_url) == []

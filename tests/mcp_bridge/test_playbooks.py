@@ -15,7 +15,7 @@ import pytest
 from console.settings import DEFAULT_PRICES
 from mcp_bridge.agent import Agent, AgentConfig
 from mcp_bridge.conversations import Conversations
-from tests.support.messages_stub import Recorded, Reply, ToolCall, TurnResult, market_rows, run_turn
+from tests.support.messages_stub import Recorded, Reply, ToolCall, TurnResult, market_rows, run_turn, unframe
 
 TODAY = dt.date(2026, 11, 20)
 LAST_30 = {"site": "us", "start_date": "2026-10-21", "end_date": "2026-11-19"}
@@ -41,7 +41,7 @@ def then(build: Callable[[Recorded], list[ToolCall]], text: str = "") -> Callabl
 def write_batch(runtime, result: TurnResult, tools: set[str]) -> list[Any]:
     """The turn's operations: one batch, all proposed from this conversation, nothing applied yet."""
     assert not result.errors, result.errors
-    assert len(result.batch_ids) == 1, result.text
+    assert len(result.batch_ids) == 1, [(f.name, f.status, f.summary) for f in result.finished]
     (batch,) = result.batch_ids
     ops = sorted(runtime.bridge.gate.list(batch_id=batch), key=lambda o: o.id)
     assert [o.id for o in ops] == sorted(e.operation_id for e in result.proposed) and ops
@@ -162,19 +162,21 @@ def test_budget_allocation(claude, chat_runtime, seller, messages_stub, market_u
 
 def test_bid_optimisation(claude, chat_runtime, seller, messages_stub, market_url):
     def propose(request: Recorded) -> list[ToolCall]:
-        alerts = request.tool_data("analytics__get_acos_alerts")
+        alerts = [a for m in request.messages if m["role"] == "user" for b in m["content"] if b["type"] == "tool_result"
+                  for a in unframe(b)["items"]]
         calls = []
-        for a in alerts["items"]:
+        for a in alerts:
             if not a["suggested_bid"] or not a["bid"]:
                 continue
             # the site's limits: at most ±50% and ±2.00 per operation
             bid = round(min(max(a["suggested_bid"], a["bid"] * 0.5, a["bid"] - 2), a["bid"] * 1.5, a["bid"] + 2), 2)
             if bid != a["bid"]:
                 calls.append(ToolCall("ads__update_bid", {"site": "us", "keyword_id": a["id"], "bid": bid}))
-        assert {a["direction"] for a in alerts["items"]} == {"over", "under"}
-        return calls[:6]
+        assert {a["direction"] for a in alerts} == {"over", "under"}
+        return calls
 
-    messages_stub.tools(("analytics__get_acos_alerts", {**LAST_30, "direction": "both", "min_spend": 5, "limit": 8}))
+    messages_stub.tools(("analytics__get_acos_alerts", {**LAST_30, "direction": "over", "min_spend": 5, "limit": 4}),
+                        ("analytics__get_acos_alerts", {**LAST_30, "direction": "under", "min_spend": 5, "limit": 2}))
     messages_stub.reply(then(propose)).text("Bid changes toward the ACOS target are pending approval.")
     result = run_turn(claude, seller, "Optimise my bids toward the ACOS target")
     ops = write_batch(chat_runtime, result, {"update_bid"})
@@ -183,6 +185,7 @@ def test_bid_optimisation(claude, chat_runtime, seller, messages_stub, market_ur
     assert {(o.preview["before"]["bid"], o.preview["after"]["bid"]) for o in ops} == {
         (bids[o.arguments["keyword_id"]], o.arguments["bid"]) for o in ops}
     assert any(o.arguments["bid"] < bids[o.arguments["keyword_id"]] for o in ops)
+    assert any(o.arguments["bid"] > bids[o.arguments["keyword_id"]] for o in ops)
     approve_once(chat_runtime, ops, market_url)
     for op in ops:
         assert market_rows(market_url, "SELECT bid FROM keywords WHERE id=:k", k=op.arguments["keyword_id"]) == [(op.arguments["bid"],)]

@@ -71,14 +71,15 @@ def test_eight_threads_on_postgres_run_it_once(postgres_url, gate_market_url) ->
         rt.close()
 
 
-@pytest.mark.postgres
 @pytest.mark.slow
-def test_eight_processes_on_postgres_run_it_once(postgres_url, gate_market_url) -> None:
-    """Eight `python -m console ops approve` processes (think: replicas) against one PostgreSQL console DB."""
-    rt = make_runtime(postgres_url, gate_market_url)
+@pytest.mark.parametrize("database", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
+def test_eight_processes_run_it_once(database, request, console_url, gate_market_url) -> None:
+    """Eight `python -m console ops approve` processes (think: replicas) against one console DB."""
+    url = request.getfixturevalue("postgres_url") if database == "postgres" else console_url
+    rt = make_runtime(url, gate_market_url)
     try:
         op_id, kid, new = _propose(rt, gate_market_url)
-        env = cli_env(postgres_url, gate_market_url)
+        env = cli_env(url, gate_market_url)
         procs = [subprocess.Popen([sys.executable, "-m", "console", "ops", "approve", str(op_id), "--as",
                                    APPROVERS[n % 3], "--json"], cwd=PROJECT_ROOT, env=env, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in range(8)]

@@ -140,6 +140,7 @@ class MessagesStub:
     def __init__(self, *, min_cache_tokens: int = 0) -> None:
         self.script: deque[Script] = deque()
         self.requests: list[Recorded] = []
+        self.failures: list[BaseException] = []
         self.min_cache_tokens = min_cache_tokens
         self._cache: set[str] = set()
         self._lock = threading.Lock()
@@ -217,7 +218,13 @@ class MessagesStub:
             item = self.script.popleft() if self.script else None
         if item is None:
             return ErrorReply(500, "api_error", "messages stub: no scripted reply left", headers={"x-should-retry": "false"})
-        return item(recorded) if callable(item) else item
+        if not callable(item):
+            return item
+        try:
+            return item(recorded)
+        except Exception as exc:  # a broken script must fail the test, not look like an API error to retry
+            self.failures.append(exc)
+            return ErrorReply(500, "api_error", f"messages stub: scripted step failed: {exc!r}", headers={"x-should-retry": "false"})
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self
@@ -340,6 +347,8 @@ def messages_stub() -> Iterator[MessagesStub]:
         yield stub
     finally:
         stub.close()
+    if stub.failures:
+        raise stub.failures[0]
 
 
 # -- a bridge stand-in for agent unit tests (the end-to-end tests use the real Bridge) --------------

@@ -50,6 +50,10 @@ async def test_unknown_site_answers_site_scope_required(ads, tool):
     assert await ads.error(tool, site="fr") == "SITE_SCOPE_REQUIRED: unknown site 'fr'; pass one of: de, us"
 
 
+async def test_a_read_without_a_site_answers_site_scope_required(ads):
+    assert await ads.error("list_campaigns") == "SITE_SCOPE_REQUIRED: list_campaigns needs a site (e.g. 'us', 'de', 'jp')"
+
+
 async def test_list_campaigns_aggregates_the_default_window_sorted_by_spend(ads):
     assert await ads.ok("list_campaigns", site="us") == {
         "site": "us", "start_date": "2026-10-22", "end_date": "2026-11-20", "total": 4, "totals": US_TOTALS,

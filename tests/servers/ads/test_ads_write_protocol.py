@@ -149,10 +149,17 @@ async def test_ids_of_another_site_are_not_found(ads, snapshot, tool):
 
 @pytest.mark.parametrize("tool", WRITE_TOOLS)
 @pytest.mark.parametrize("site", ["fr", ""])
-async def test_an_unknown_or_missing_site_answers_site_scope_required(ads, tool, site):
+async def test_an_unknown_or_empty_site_answers_site_scope_required(ads, tool, site):
     arguments = {**PROPOSALS[tool], "site": site}
     message = await ads.error(tool, **arguments, dry_run=True)
     assert message.startswith("SITE_SCOPE_REQUIRED: ") and message.endswith("pass one of: de, us")
+
+
+@pytest.mark.parametrize("tool", WRITE_TOOLS)
+async def test_a_missing_site_answers_site_scope_required(ads, tool):
+    arguments = {k: v for k, v in PROPOSALS[tool].items() if k != "site"}
+    assert await ads.error(tool, **arguments, dry_run=True) == (
+        f"SITE_SCOPE_REQUIRED: {tool} needs a site (e.g. 'us', 'de', 'jp')")
 
 
 async def test_an_idempotency_key_reused_for_another_write_answers_conflict(ads):

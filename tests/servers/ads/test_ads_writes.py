@@ -234,11 +234,12 @@ async def test_pause_product_ads_pauses_every_ad_of_the_sku_on_the_site(ads, mar
     assert (again["changes"], again["impact"]) == ([], {"product_ads_paused": 0.0})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "servers/common/approval.py (lead): arguments_hash hashes 15 and 15.0 differently, and the server only sees "
-    "15.0 after validation, so a bridge that signs the model's integer 15 is refused; canonical_json should write "
-    "integral floats as integers (and mcp_bridge's copy the same). Remove this xfail once it does."))
-async def test_a_token_signed_over_an_integer_amount_is_accepted(ads):
+async def test_a_token_covers_the_arguments_as_the_bridge_sent_them(ads, market):
+    # The model writes 60, validation makes it 60.0, and an omitted optional stays omitted: the token still fits.
     arguments = {"site": "us", "campaign_id": 1, "daily_budget": 60}
     result = await ads.approved("update_campaign", **arguments)
-    assert result["applied"] is True
+    assert (result["applied"], result["after"]) == (True, {"daily_budget": 60.0})
+    created = await ads.approved("create_keyword", operation_id=2, site="us", ad_group_id=1, text="cork mat",
+                                 match_type="exact", bid=1)
+    with market.reader() as s:
+        assert s.get(Keyword, created["created_id"]).bid == 1.0
