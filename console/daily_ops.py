@@ -56,8 +56,8 @@ def check_sales(bridge: Any, caller: Caller, site: str, w: Window, ref: str | No
     items = [{"what": f"{p['period']} (day)", "period": p["period"], "revenue": p["revenue"],
               "week_ago": p["revenue"] / (1 + p["change"]) if p["change"] not in (None, -1) else None,
               "change": p["change"]} for p in data["anomalies"]]
-    items += [{"what": f"{c['key']} (category, week)", "period": c["key"], "revenue": c["revenue"],
-               "week_ago": c["previous_revenue"], "change": c["change"]} for c in data["category_anomalies"]]
+    items += [{"what": f"{c['key']} (category, last 7 days)", "period": c["key"], "revenue": c["week_revenue"],
+               "week_ago": c["previous_week_revenue"], "change": c["change"]} for c in data["category_anomalies"]]
     return Alert("sales_anomaly", site, items), data
 
 

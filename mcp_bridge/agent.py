@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from mcp_bridge.claude import describe_api_error, make_client, turn_cost
 from mcp_bridge.conversations import Conversations, TurnUsage
-from mcp_bridge.errors import ConsoleError
+from mcp_bridge.errors import ConsoleError, SiteScopeRequired
 from mcp_bridge.events import (
     AgentError,
     AgentEvent,
@@ -24,6 +24,7 @@ from mcp_bridge.events import (
     Usage,
 )
 from mcp_bridge.prompt import (
+    answer_orphans,
     cached_tools,
     estimate_tokens,
     fit_history,
@@ -49,7 +50,7 @@ class ToolCaller(Protocol):
 
 @dataclass(frozen=True)
 class AgentConfig:
-    api_key: str
+    api_key: str = field(repr=False)  # never in logs or tracebacks
     base_url: str | None = None
     model: str = DEFAULT_MODEL
     max_tokens: int = 4096
@@ -60,6 +61,18 @@ class AgentConfig:
     timeout_s: float = 120.0
     # The date the system prompt calls today (the market's today in demos); None: the real date.
     today: dt.date | None = None
+
+
+@dataclass
+class _Turn:
+    """What one turn has done so far."""
+
+    conversation_id: str
+    number: int
+    source: Source
+    rounds: int = 0
+    usage: TurnUsage = field(default_factory=TurnUsage)
+    error_code: str | None = None
 
 
 class Agent:
@@ -74,79 +87,91 @@ class Agent:
 
     def run_turn(self, caller: Caller, conversation_id: str | None, text: str, *, site: str) -> Iterator[AgentEvent]:
         """Answer one user message: stream text, run tools, propose writes; always ends with Usage and TurnDone."""
+        if not caller.may_see(site):
+            raise SiteScopeRequired(f"{caller.user} has no access to site {site}")
         if conversation_id is None:
             conversation_id = self.conversations.create(user=caller.user, site=site, title=text, model=self.config.model).id
         else:
             self.conversations.get(conversation_id, user=caller.user)
-        turn = self.conversations.next_turn(conversation_id)
-        source = Source(kind="chat", ref=conversation_id, batch_id=f"chat-{uuid.uuid4().hex[:16]}")
-        self.conversations.append(conversation_id, role="user", content=[{"type": "text", "text": text}], turn=turn)
+        turn = _Turn(conversation_id, self.conversations.next_turn(conversation_id),
+                     Source(kind="chat", ref=conversation_id, batch_id=f"chat-{uuid.uuid4().hex[:16]}"))
+        self.conversations.append(conversation_id, role="user", content=[{"type": "text", "text": text}], turn=turn.number)
+        try:
+            yield from self._rounds(caller, site, turn)
+        finally:  # also when the page stops listening half way: the tokens were spent all the same
+            self.conversations.record_turn(conversation_id, turn=turn.number, model=self.config.model, rounds=turn.rounds,
+                                           usage=turn.usage, error_code=turn.error_code)
+        yield Usage(turn.usage.input, turn.usage.output, turn.usage.cache_write, turn.usage.cache_read, turn.usage.cost_usd)
+        yield TurnDone(conversation_id)
 
-        tools = self.bridge.catalog.anthropic_tools(caller)
+    def _rounds(self, caller: Caller, site: str, turn: _Turn) -> Iterator[AgentEvent]:
+        """Model call, tools, model call… until the model answers without tools (or the round limit)."""
+        try:
+            tools = self.bridge.catalog.anthropic_tools(caller)
+        except ConsoleError as exc:  # e.g. every server down: say so instead of breaking the page
+            turn.error_code = exc.code
+            yield AgentError(exc.code, f"The tools are not available right now: {exc.message}")
+            return
         tool_names = {t["name"] for t in tools}
-        request_base = {
+        request = {
             "model": self.config.model,
             "max_tokens": self.config.max_tokens,
             "system": system_blocks(caller, site=site, today=self.config.today or dt.date.today()),
             "tools": cached_tools(tools),
         }
-        fixed_tokens = estimate_tokens(request_base["system"]) + estimate_tokens(request_base["tools"])
-        usage, rounds, error_code = TurnUsage(), 0, None
+        fixed_tokens = estimate_tokens(request["system"]) + estimate_tokens(request["tools"]) + self.config.max_tokens
         while True:
-            rounds += 1
-            history = merge_roles(self.conversations.messages(conversation_id))
+            turn.rounds += 1
+            history = merge_roles(answer_orphans(self.conversations.messages(turn.conversation_id)))
             messages = with_last_breakpoint(fit_history(history, budget_tokens=self.config.context_budget_tokens,
-                                                        fixed_tokens=fixed_tokens + self.config.max_tokens))
+                                                        fixed_tokens=fixed_tokens))
             try:
-                with self.client.messages.stream(**request_base, messages=messages) as stream:
+                with self.client.messages.stream(**request, messages=messages) as stream:
                     for event in stream:
                         if event.type == "text" and event.text:
                             yield TextDelta(event.text)
                     final = stream.get_final_message()
             except Exception as exc:  # every API failure becomes a message; the conversation stays usable
                 log.warning("Messages API call failed: %s", exc)
-                error_code, message = describe_api_error(exc)
-                yield AgentError(error_code, message)
-                break
-            usage = usage + self._usage(final.usage)
+                turn.error_code, message = describe_api_error(exc)
+                yield AgentError(turn.error_code, message)
+                return
+            turn.usage = turn.usage + self._usage(final.usage)
             content = _content_params(final.content)
             if content:
-                self.conversations.append(conversation_id, role="assistant", content=content, turn=turn)
+                self.conversations.append(turn.conversation_id, role="assistant", content=content, turn=turn.number)
             calls = [b for b in content if b["type"] == "tool_use"]
             if final.stop_reason != "tool_use" or not calls:
                 if final.stop_reason == "max_tokens":
                     yield AgentError("MAX_TOKENS", "The answer was cut off at the output limit; ask me to continue.")
-                break
-            if rounds > self.config.max_tool_rounds:
-                results = [tool_result_block(c["id"], c["name"], _refused(c["name"], "TOOL_ROUNDS_EXCEEDED",
-                           f"not run: the limit of {self.config.max_tool_rounds} tool rounds per turn was reached"))
-                           for c in calls]
-                self.conversations.append(conversation_id, role="user", content=results, turn=turn)
-                error_code = "TOOL_ROUNDS_EXCEEDED"
-                yield AgentError(error_code, f"Stopped after {self.config.max_tool_rounds} rounds of tool calls; "
-                                             "say 'continue' to let me go on.")
-                break
-            results = []
+                return
+            if turn.rounds > self.config.max_tool_rounds:
+                limit = self.config.max_tool_rounds
+                for call in calls:
+                    self._save_result(turn, call, _refused(call["name"], "TOOL_ROUNDS_EXCEEDED",
+                                                           f"not run: the limit of {limit} tool rounds per turn was reached"))
+                turn.error_code = "TOOL_ROUNDS_EXCEEDED"
+                yield AgentError(turn.error_code, f"Stopped after {limit} rounds of tool calls; say 'continue' to let me go on.")
+                return
             for call in calls:
-                outcome = yield from self._run_tool(caller, call, tool_names, source)
-                results.append(tool_result_block(call["id"], call["name"], outcome))
-            self.conversations.append(conversation_id, role="user", content=results, turn=turn)
+                yield from self._run_tool(caller, call, tool_names, turn)
 
-        self.conversations.record_turn(conversation_id, turn=turn, model=self.config.model, rounds=rounds,
-                                       usage=usage, error_code=error_code)
-        yield Usage(usage.input, usage.output, usage.cache_write, usage.cache_read, usage.cost_usd)
-        yield TurnDone(conversation_id)
+    def _save_result(self, turn: _Turn, call: dict[str, Any], outcome: ToolOutcome) -> None:
+        # One message per result: consecutive user messages are merged when the request is built, and a turn
+        # cut short keeps every result it got.
+        self.conversations.append(turn.conversation_id, role="user", turn=turn.number,
+                                  content=[tool_result_block(call["id"], call["name"], outcome)])
 
-    def _run_tool(self, caller: Caller, call: dict[str, Any], tool_names: set[str], source: Source) -> Iterator[AgentEvent]:
+    def _run_tool(self, caller: Caller, call: dict[str, Any], tool_names: set[str], turn: _Turn) -> Iterator[AgentEvent]:
         name, arguments = call["name"], call["input"]
         yield ToolStarted(call["id"], name, arguments if isinstance(arguments, dict) else {"input": arguments})
         started = time.perf_counter()
-        outcome = self._call_tool(caller, name, arguments, tool_names, source)
+        outcome = self._call_tool(caller, name, arguments, tool_names, turn.source)
+        self._save_result(turn, call, outcome)
         duration = outcome.duration_ms or (time.perf_counter() - started) * 1000
         yield ToolFinished(call["id"], name, outcome.status, duration, _summary(outcome), outcome.operation_id)
         if outcome.status == "pending" and outcome.operation_id is not None:
-            yield OperationProposed(outcome.operation_id, outcome.batch_id or source.batch_id, outcome.text)
-        return outcome
+            yield OperationProposed(outcome.operation_id, outcome.batch_id or turn.source.batch_id, outcome.text)
 
     def _call_tool(self, caller: Caller, name: str, arguments: Any, tool_names: set[str], source: Source) -> ToolOutcome:
         if name not in tool_names:

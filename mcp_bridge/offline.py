@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from mcp_bridge.conversations import Conversations, TurnUsage
-from mcp_bridge.errors import ConsoleError
+from mcp_bridge.errors import ConsoleError, SiteScopeRequired
 from mcp_bridge.events import (
+    AgentError,
     AgentEvent,
     OperationProposed,
     TextDelta,
@@ -24,6 +26,7 @@ from mcp_bridge.prompt import tool_result_block
 from mcp_bridge.types import Caller, Source, ToolOutcome
 
 MAX_PROPOSALS = 10  # per kind of change and turn: a reviewable batch
+log = logging.getLogger(__name__)
 LABEL = "Offline demo assistant — set ANTHROPIC_API_KEY to use Claude"
 OFFLINE_MODEL = "offline"
 
@@ -59,6 +62,7 @@ class Turn:
         self.lang = language(text)
         self.today = agent.today or dt.date.today()
         self.source = Source(kind="chat", ref=conversation_id, batch_id=f"chat-{uuid.uuid4().hex[:16]}")
+        self.error_code: str | None = None
         self.proposed: list[ToolOutcome] = []
         self.refused: list[ToolOutcome] = []
         self._text: list[str] = []
@@ -137,8 +141,8 @@ class OfflineAgent:
         self.bridge, self.conversations, self.today = bridge, conversations, today
 
     def run_turn(self, caller: Caller, conversation_id: str | None, text: str, *, site: str) -> Iterator[AgentEvent]:
-        from mcp_bridge.offline_playbooks import HANDLERS
-
+        if not caller.may_see(site):
+            raise SiteScopeRequired(f"{caller.user} has no access to site {site}")
         if conversation_id is None:
             conversation_id = self.conversations.create(user=caller.user, site=site, title=text, model=OFFLINE_MODEL).id
         else:
@@ -146,26 +150,37 @@ class OfflineAgent:
         number = self.conversations.next_turn(conversation_id)
         self.conversations.append(conversation_id, role="user", content=[{"type": "text", "text": text}], turn=number)
         turn = Turn(self, caller, conversation_id, number, site, text)
+        try:
+            yield from self._answer(turn, text)
+        finally:  # also when the page stops listening half way
+            turn.finish()
+            self.conversations.record_turn(conversation_id, turn=number, model=OFFLINE_MODEL, rounds=0, usage=TurnUsage(),
+                                           error_code=turn.error_code)
+        yield Usage(0, 0, 0, 0, 0.0)
+        yield TurnDone(conversation_id)
+
+    def _answer(self, turn: Turn, text: str) -> Iterator[AgentEvent]:
+        from mcp_bridge.offline_playbooks import HANDLERS
+
         yield from turn.say(f"*{LABEL}*" + turn.t("", "（离线演示助手）") + "\n\n")
         intent = parse(text)
         handler = HANDLERS.get(intent.kind) if intent else None
-        error_code = None
-        if handler is None:
-            error_code = "NOT_UNDERSTOOD"
+        if handler is None or intent is None:
+            turn.error_code = "NOT_UNDERSTOOD"
             yield from turn.say(turn.t(
                 f"I did not understand that request. I am a simple offline assistant, not Claude: I only know a few "
                 f"fixed requests. Set ANTHROPIC_API_KEY (and restart the console) to chat with Claude.\n\n{HELP_EN}",
                 f"抱歉，我没有理解这个请求。我是一个简单的离线助手（不是 Claude），只认识几类固定的请求。"
                 f"设置 ANTHROPIC_API_KEY 并重启控制台即可与 Claude 对话。\n\n{HELP_ZH}"))
-        else:
-            assert intent is not None
+            return
+        try:
             yield from handler(turn, **intent.params)
-            yield from turn.report_proposals()
-        turn.finish()
-        self.conversations.record_turn(conversation_id, turn=number, model=OFFLINE_MODEL, rounds=0, usage=TurnUsage(),
-                                       error_code=error_code)
-        yield Usage(0, 0, 0, 0, 0.0)
-        yield TurnDone(conversation_id)
+        except (KeyError, TypeError, ValueError) as exc:  # a tool answered in a shape this assistant does not know
+            log.exception("offline handler %s failed", intent.kind)
+            turn.error_code = "OFFLINE_FAILED"
+            yield AgentError(turn.error_code, turn.t(f"The offline assistant could not read a tool's answer ({type(exc).__name__}).",
+                                                     f"离线助手无法读取工具的返回（{type(exc).__name__}）。"))
+        yield from turn.report_proposals()
 
 
 def help_text(turn: Turn, **_: Any) -> Iterator[AgentEvent]:

@@ -89,6 +89,24 @@ def estimate_tokens(value: Any) -> int:
     return int(len(json.dumps(value, ensure_ascii=False, default=str)) / 3.5) + 1
 
 
+def answer_orphans(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every tool_use gets a tool_result: a turn cut short (the page went away mid-turn) must not break the next."""
+    answered = {b.get("tool_use_id") for m in messages if m["role"] == "user" and isinstance(m["content"], list)
+                for b in m["content"] if b.get("type") == "tool_result"}
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        out.append(message)
+        if message["role"] != "assistant" or isinstance(message["content"], str):
+            continue
+        missing = [b for b in message["content"] if b.get("type") == "tool_use" and b["id"] not in answered]
+        if missing:
+            out.append({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": b["id"], "is_error": True,
+                 "content": [{"type": "text", "text": frame(b["name"], "error", "INTERRUPTED: the turn ended before this call finished")}]}
+                for b in missing]})
+    return out
+
+
 def merge_roles(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Consecutive messages of one role merged (a failed turn can leave two user messages in a row)."""
     merged: list[dict[str, Any]] = []

@@ -7,15 +7,25 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from console import formatting
 from console.approvals import POLICY_FIELDS, site_policy, update_site_policy
 from console.models import ROLES
-from pages.components import empty_state, page_header, render_error
+from pages.components import SITE_CURRENCY, empty_state, page_header, render_error
 from pages.state import console_state, current_caller, flash, get_runtime
 
 runtime = get_runtime()
 users = runtime.users
 caller = current_caller("admin")
+POLICY_LABELS = {
+    "max_bid_change_abs": "Largest bid change per operation ({currency})",
+    "max_bid_change_pct": "Largest bid change per operation (%)",
+    "max_bid_change_daily_total": "Total bid increases per day ({currency})",
+    "max_budget_increase_pct": "Largest budget increase per operation (%)",
+    "max_budget_increase_abs": "Largest budget increase per operation ({currency})",
+    "price_change_min_pct": "Price change, lower bound (%)",
+    "price_change_max_pct": "Price change, upper bound (%)",
+    "expiry_hours": "Pending operations expire after (hours)",
+    "allow_self_approval": "Proposers may approve their own operations",
+}
 page_header("Admin", "Every change here is written to the audit log under your name.")
 if console_state().flash:
     st.success(console_state().flash, icon=":material/check_circle:")
@@ -76,9 +86,11 @@ with servers_tab:
         empty_state("No MCP servers are configured.", "Set CONSOLE_MCP_SERVERS to an mcpServers JSON document.")
     elif statuses:
         st.dataframe(pd.DataFrame([{
-            "Server": s.name, "Transport": s.transport, "State": s.state, "PID": s.pid or "",
-            "Calls": formatting.count(s.calls), "Restarts": formatting.count(s.restarts), "Last error": s.last_error or "",
-        } for s in statuses]), hide_index=True, width="stretch")
+            "Server": s.name, "Transport": s.transport, "State": s.state, "PID": str(s.pid or "—"),
+            "Calls": s.calls, "Restarts": s.restarts, "Last error": s.last_error or "",
+        } for s in statuses]), hide_index=True, width="stretch",
+            column_config={"Calls": st.column_config.NumberColumn(format="localized"),
+                           "Restarts": st.column_config.NumberColumn(format="localized")})
 
 with catalog_tab:
     try:
@@ -110,7 +122,12 @@ with catalog_tab:
         st.dataframe(pd.DataFrame([{
             "Tool": s.name, "Server": s.server, "Kind": "write (needs approval)" if s.is_write else "read",
             "Pinned": "ok" if s.pinned_ok else "CHANGED — blocked", "Description": s.description,
-        } for s in specs]), hide_index=True, width="stretch")
+        } for s in specs]), hide_index=True, width="stretch", height=560,
+            column_config={"Tool": st.column_config.TextColumn(width="medium"),
+                           "Server": st.column_config.TextColumn(width="small"),
+                           "Kind": st.column_config.TextColumn(width="medium"),
+                           "Pinned": st.column_config.TextColumn(width="small"),
+                           "Description": st.column_config.TextColumn(width="large")})
     elif specs == []:
         empty_state("No tools yet.", "Start the MCP servers (see the MCP servers tab).")
 
@@ -120,13 +137,14 @@ with limits_tab:
     with st.form(f"limits-{site}"):
         values = {}
         columns = st.columns(2)
+        currency = SITE_CURRENCY.get(site, "")
         for i, name in enumerate(POLICY_FIELDS):
-            label = name.replace("_", " ").replace("pct", "%").replace("abs", "(amount)").capitalize()
+            label = POLICY_LABELS.get(name, name.replace("_", " ").capitalize()).format(currency=currency)
             with columns[i % 2]:
                 current = getattr(policy, name)
                 if isinstance(current, bool):
                     values[name] = st.checkbox(label, current, key=f"{site}-{name}",
-                                               help="Let a proposer approve their own operations on this site")
+                                               help="Off by default: someone else must approve a change")
                 else:
                     values[name] = st.number_input(label, value=float(current), step=0.5, key=f"{site}-{name}")
         if st.form_submit_button("Save limits", type="primary"):

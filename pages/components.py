@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,8 @@ STATUS_BADGES: dict[str, tuple[str, str]] = {
     "expired": ("Expired", "gray"),
     "unknown": ("Outcome unknown — reconcile", "violet"),
 }
+DECISION_OUTCOMES = {"executing": " · executing now", "succeeded": " · executed", "failed": " · the write failed",
+                     "unknown": " · outcome unknown, reconcile by hand"}
 MONEY_FIELDS = ("bid", "budget", "price", "cost", "spend", "amount", "revenue", "sales")
 
 
@@ -65,9 +68,19 @@ def page_header(title: str, caption: str | None = None) -> None:
         st.caption(caption)
 
 
+CENTS_OF_THOUSANDS = re.compile(r"^(-?\D*\d{1,3}(?:,\d{3})+)\.\d+$")
+
+
 def kpi_tile(label: str, value: str, delta: str | None = None, *, help: str | None = None, inverse: bool = False) -> None:
-    """A bordered metric; `delta` is pre-formatted (formatting.delta), `inverse` for costs (down is good)."""
-    st.metric(label, value, delta=delta, delta_color="inverse" if inverse else "normal", help=help, border=True)
+    """A bordered metric; `delta` is pre-formatted (formatting.delta), `inverse` for costs (down is good).
+
+    Amounts of a thousand and more drop their cents so that five tiles in a row do not cut the number
+    off; the exact value is in the tooltip.
+    """
+    short = CENTS_OF_THOUSANDS.sub(r"\1", value)
+    if short != value:
+        help = f"{value}" + (f" — {help}" if help else "")
+    st.metric(label, short, delta=delta, delta_color="inverse" if inverse else "normal", help=help, border=True)
 
 
 def empty_state(text: str, hint: str | None = None) -> None:
@@ -184,7 +197,7 @@ def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: b
         impact = preview.get("impact") or {}
         if compact:
             line = " · ".join(f"{r.Field}: {r.Before} → {r.After}" for r in frame.itertuples()) or preview.get("summary", "")
-            st.markdown(line + (f" — projected {format_impact(impact, currency)}" if impact else ""))
+            st.markdown(line + (f" — projected {format_impact(impact, currency).lower()}" if impact else ""))
         else:
             if preview.get("summary"):
                 st.markdown(preview["summary"])
@@ -206,8 +219,9 @@ def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: b
         if _get(op, "reason"):
             st.caption(f"Reason: {_get(op, 'reason')}")
         if _get(op, "decided_by"):
-            decision = f"{STATUS_BADGES.get(status, (status,))[0]} — decided by **{_get(op, 'decided_by')}** "
-            decision += relative_time(_get(op, "decided_at"), now=now)
+            verb = {"rejected": "Rejected", "expired": "Expired"}.get(status, "Approved")
+            decision = f"{verb} by **{_get(op, 'decided_by')}** {relative_time(_get(op, 'decided_at'), now=now)}"
+            decision += DECISION_OUTCOMES.get(status, "")
             if _get(op, "decision_reason"):
                 decision += f": “{_get(op, 'decision_reason')}”"
             st.caption(decision)

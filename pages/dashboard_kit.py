@@ -83,7 +83,8 @@ def tiles(items: list[dashboards.Tile], per_row: int = 5) -> None:
                 kpi_tile(t.label, t.value, t.change or None, inverse=t.better_when_lower)
 
 
-MONEY = ("spend", "sales", "revenue", "daily_budget", "bid", "cpc", "aov", "avg_cpc", "previous_revenue", "budget")
+MONEY = ("spend", "sales", "revenue", "daily_budget", "bid", "cpc", "aov", "avg_cpc", "week_revenue",
+         "previous_week_revenue", "budget", "week_ago")
 RATIOS = ("acos", "ctr", "cvr", "share", "returns_rate", "change", "utilisation", "tacos", "revenue_change",
           "orders_change")
 
@@ -160,14 +161,20 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
                 except Exception as exc:
                     render_error(exc)
                     continue
-                show_fix_result(result)
+                show_fix_result(caller, result)
 
 
-def show_fix_result(result: alerts.FixResult) -> None:
+def approvals_link(caller, label: str = "Open Approvals") -> None:
+    """A link to the Approvals page for those who have it in their navigation (approvers, admins)."""
+    if caller.has("approver"):
+        st.page_link("pages/approvals.py", label=label, icon=":material/pending_actions:")
+
+
+def show_fix_result(caller, result: alerts.FixResult) -> None:
     if result.proposed:
-        st.success(f"{result.proposed} operations filed as batch `{result.batch_id}`; an approver decides them.",
-                   icon=":material/task_alt:")
-        st.page_link("pages/approvals.py", label="Open Approvals", icon=":material/pending_actions:")
+        st.success(f"{result.proposed} operations filed as batch `{result.batch_id}`; an approver decides them on "
+                   "the Approvals page.", icon=":material/task_alt:")
+        approvals_link(caller)
     for what, why in result.refused:
         st.warning(f"Not filed — {what}: {why}", icon=":material/block:")
     for note in result.notes:

@@ -9,6 +9,7 @@ from console.daily_ops import run_daily_ops
 from console.report_runs import ReportRuns
 from console.reports import run_weekly_report
 from pages.components import empty_state, page_header, render_error
+from pages.dashboard_kit import approvals_link
 from pages.state import current_caller, get_runtime
 
 runtime = get_runtime()
@@ -46,7 +47,7 @@ with st.expander("Start a run", icon=":material/play_arrow:"):
                 st.session_state["rep-open"] = run.id
                 if run.batch_id:
                     st.success(f"{run.summary.get('proposed', 0)} operations filed as batch `{run.batch_id}`.")
-                    st.page_link("pages/approvals.py", label="Open Approvals", icon=":material/pending_actions:")
+                    approvals_link(caller)
 
 try:
     listed = runs.list(sites=frozenset(sites), limit=100)
@@ -72,8 +73,7 @@ with st.container(border=True):
     if run.status == "failed":
         st.error(f"This run failed: {run.error}", icon=":material/error:")
     if run.batch_id:
-        st.page_link("pages/approvals.py", label=f"Batch {run.batch_id} on the Approvals page",
-                     icon=":material/pending_actions:")
+        approvals_link(caller, f"Batch {run.batch_id} on the Approvals page")
     st.download_button("Download Markdown", run.markdown.encode("utf-8"), file_name=run.filename,
                        mime="text/markdown", key="rep-download", icon=":material/download:",
                        disabled=not run.markdown)

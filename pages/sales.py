@@ -45,8 +45,8 @@ if flagged:
         for p in view.anomalies.itertuples():
             st.markdown(f"- {p.period:%a %d %b}: {dashboards.money_text(p.revenue, view.currency)} ({p.change:+.0%})")
         for c in view.by_category[view.by_category["anomaly"]].itertuples():
-            st.markdown(f"- Category **{c.key}**: {dashboards.money_text(c.revenue, view.currency)} vs "
-                        f"{dashboards.money_text(c.previous_revenue, view.currency)} before ({c.change:+.0%})")
+            st.markdown(f"- Category **{c.key}**: {dashboards.money_text(c.week_revenue, view.currency)} in the last "
+                        f"7 days vs {dashboards.money_text(c.previous_week_revenue, view.currency)} ({c.change:+.0%})")
 
 left, right = st.columns(2)
 with left:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Date, Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, Select, String, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -229,9 +229,10 @@ class BreakdownRow(BaseModel):
     lines: int = Field(description="Order lines with the category's items")
     units: int
     share: float | None = Field(description="Share of the range's item revenue")
-    previous_revenue: float = Field(description="Revenue in the previous range of equal length")
-    change: float | None
-    anomaly: bool = Field(description="The change against the previous range passes the anomaly threshold")
+    week_revenue: float = Field(description="Revenue in the last 7 days of the range")
+    previous_week_revenue: float = Field(description="Revenue in the 7 days before those")
+    change: float | None = Field(description="Week-over-week change of the category's revenue")
+    anomaly: bool = Field(description="The week-over-week change passes the anomaly threshold")
 
 
 class ProductSales(BaseModel):
@@ -350,39 +351,51 @@ def ads_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, platfo
         stmt = select(*columns).select_from(m).where(m.site_id == site)
         return stmt.join(Campaign, Campaign.id == m.campaign_id).where(*filters) if filters else stmt
 
-    # One pass over both ranges, grouped by "in the current range" (cheaper than conditional sums).
-    current = (m.date >= start).label("current")
-    halves = {bool(row[0]): row[1:] for row in s.execute(
-        scan(current, *_ad_sums()).where(m.date.between(prev_start, end)).group_by(current))}
-    kpis = _kpis(halves.get(True, (0,) * 6), _store_revenue(s, site, start, end))
-    previous = _kpis(halves.get(False, (0,) * 6), _store_revenue(s, site, prev_start, prev_end))
+    # The previous range in one plain pass; the current range comes from the per-campaign aggregate below.
+    before = s.execute(scan(*_ad_sums()).where(m.date.between(prev_start, prev_end))).one()
+    now_revenue, before_revenue = s.execute(
+        select(_sum(Order.total, Order.placed_date >= start), _sum(Order.total, Order.placed_date < start))
+        .where(Order.site_id == site, Order.placed_date.between(prev_start, end),
+               Order.status.in_(metrics.REVENUE_STATUSES))).one()
 
     daily_rows = s.execute(scan(m.date, *_ad_sums()[:5]).where(m.date.between(start, end)).group_by(m.date).order_by(m.date))
     daily = [AdDay(date=d, impressions=int(i), clicks=int(c), spend=round(sp, 2), sales=round(sa, 2), orders=int(o),
                    acos=metrics.acos(sp, sa)) for d, i, c, sp, sa, o in daily_rows]
 
-    # Campaigns and platforms come from one per-campaign aggregate, joined to the (small) campaigns table.
+    # One aggregate per campaign (computed once), read three ways in one statement told apart by `kind`:
+    # the ranked campaign rows, the platform rows, and (as window sums on every platform row) the range totals.
     per = (
-        select(m.campaign_id.label("campaign_id"), *(x.label(n) for x, n in zip(_ad_sums()[:5], AD_SUMS, strict=True)))
-        .where(m.site_id == site, m.date.between(start, end)).group_by(m.campaign_id).subquery()
+        select(m.campaign_id.label("campaign_id"), *(x.label(n) for x, n in zip(_ad_sums(), (*AD_SUMS, "units"), strict=True)))
+        .where(m.site_id == site, m.date.between(start, end)).group_by(m.campaign_id)
+        .cte("per_campaign").prefix_with("MATERIALIZED", dialect="sqlite")
     )
     sums = [func.coalesce(per.c[n], 0) for n in AD_SUMS]
-    with_metrics = select().select_from(Campaign).join(per, per.c.campaign_id == Campaign.id, isouter=True).where(
+    joined = select().select_from(Campaign).join(per, per.c.campaign_id == Campaign.id, isouter=True).where(
         Campaign.site_id == site, *filters)
-    platform_rows = s.execute(
-        with_metrics.add_columns(Campaign.platform, func.count(Campaign.id), *(func.sum(x) for x in sums))
-        .group_by(Campaign.platform).order_by(Campaign.platform)
-    )
-    platforms = [PlatformRow(platform=p, campaigns=n, impressions=int(i), clicks=int(c), spend=round(sp, 2),
-                             sales=round(sa, 2), orders=int(o), acos=metrics.acos(sp, sa), roas=metrics.roas(sa, sp),
-                             cpc=metrics.cpc(sp, c)) for p, n, i, c, sp, sa, o in platform_rows]
-
     rank = _rank_expression(rank_by, *sums)
-    order = rank.desc() if descending else rank.asc()
-    campaign_rows = s.execute(
-        with_metrics.add_columns(Campaign, *sums, func.count().over().label("total"))
-        .order_by(order.nulls_last(), Campaign.id).limit(limit)
-    ).all()
+    ranked = joined.add_columns(
+        Campaign.id.label("id"), *sums, func.count().over().label("total"),
+        func.row_number().over(order_by=((rank.desc() if descending else rank.asc()).nulls_last(), Campaign.id)).label("rn"),
+    ).subquery()
+    campaign_part = select(literal("campaign").label("kind"), cast(ranked.c.id, String).label("key"), *list(ranked.c)[1:6],
+                           ranked.c.total, ranked.c.rn, *(literal(0) for _ in range(6))).where(ranked.c.rn <= limit)
+    platform_sums = [func.sum(x) for x in (*sums, func.coalesce(per.c.units, 0))]
+    platform_part = joined.add_columns(
+        literal("platform"), Campaign.platform, *platform_sums[:5], func.count(Campaign.id), literal(0),
+        *(func.sum(x).over() for x in platform_sums),
+    ).group_by(Campaign.platform)
+    rows = s.execute(union_all(campaign_part, platform_part)).all()
+    platforms = [PlatformRow(platform=r.key, campaigns=r.total, impressions=int(r[2]), clicks=int(r[3]),
+                             spend=round(r[4], 2), sales=round(r[5], 2), orders=int(r[6]),
+                             acos=metrics.acos(r[4], r[5]), roas=metrics.roas(r[5], r[4]), cpc=metrics.cpc(r[4], r[3]))
+                 for r in sorted((r for r in rows if r.kind == "platform"), key=lambda r: r.key)]
+    current = next((r[-6:] for r in rows if r.kind == "platform"), (0,) * 6)
+    kpis = _kpis(current, now_revenue)
+    previous = _kpis(before, before_revenue)
+
+    ranked_rows = sorted((r for r in rows if r.kind == "campaign"), key=lambda r: r.rn)
+    by_id = {c.id: c for c in s.scalars(select(Campaign).where(Campaign.id.in_([int(r.key) for r in ranked_rows])))}
+    campaign_rows = [(by_id[int(r.key)], *r[2:7], r.total) for r in ranked_rows]
     campaigns = [
         CampaignRow(id=c.id, name=c.name, platform=c.platform, campaign_type=c.campaign_type, targeting=c.targeting,
                     state=c.state, daily_budget=c.daily_budget, impressions=int(i), clicks=int(k), spend=round(sp, 2),
@@ -506,27 +519,26 @@ def inventory_dashboard(s: Session, *, site: str, days_threshold: float = 14, sa
                               total=rows[0][-1] if rows else 0, items=items)
 
 
-def _sales_halves(s: Session, site: str, start: dt.date, end: dt.date, prev_start: dt.date) -> dict[bool, SalesTotals]:
-    """Totals of the current range (True) and the previous one (False), each table read once for both."""
-    now = (Order.placed_date >= start).label("current")
+def _sales_halves(s: Session, site: str, start: dt.date, end: dt.date, prev_start: dt.date,
+                  current_units: Any) -> dict[bool, SalesTotals]:
+    """Totals of the current range (True) and the previous one (False); current units come from the caller."""
+    now, before = Order.placed_date >= start, Order.placed_date < start
     both = [Order.site_id == site, Order.placed_date.between(prev_start, end)]
     counted = [*both, Order.status.in_(metrics.REVENUE_STATUSES)]
-    orders = {bool(c): (r, n) for c, r, n in s.execute(
-        select(now, _sum(Order.total), func.count(Order.id)).where(*counted).group_by(now))}
-    units = {bool(c): u for c, u in s.execute(
-        select(now, _sum(OrderItem.quantity)).select_from(Order).join(OrderItem, OrderItem.order_id == Order.id)
-        .where(*counted).group_by(now))}
-    returned = {bool(c): q for c, q in s.execute(
-        select(now, _sum(Return.quantity)).select_from(Order).join(Return, Return.order_id == Order.id)
-        .where(*both, Return.status != "rejected").group_by(now))}
-    out = {}
-    for half in (True, False):
-        revenue, n = orders.get(half, (0, 0))
-        sold, back = units.get(half, 0), returned.get(half, 0)
-        out[half] = SalesTotals(revenue=round(float(revenue), 2), orders=int(n), units=int(sold),
-                                aov=metrics.aov(revenue, n), returned_units=int(back),
-                                returns_rate=metrics.returns_rate(back, sold))
-    return out
+    revenue_now, revenue_before, orders_now, orders_before = s.execute(
+        select(_sum(Order.total, now), _sum(Order.total, before), _sum(1, now), _sum(1, before)).where(*counted)).one()
+    units_before = s.scalar(select(_sum(OrderItem.quantity)).select_from(Order).join(OrderItem, OrderItem.order_id == Order.id)
+                            .where(*counted, before))
+    back_now, back_before = s.execute(
+        select(_sum(Return.quantity, now), _sum(Return.quantity, before)).select_from(Order)
+        .join(Return, Return.order_id == Order.id).where(*both, Return.status != "rejected")).one()
+
+    def totals(revenue: Any, n: Any, sold: Any, back: Any) -> SalesTotals:
+        return SalesTotals(revenue=round(float(revenue), 2), orders=int(n), units=int(sold), aov=metrics.aov(revenue, n),
+                           returned_units=int(back), returns_rate=metrics.returns_rate(back, sold))
+
+    return {True: totals(revenue_now, orders_now, current_units, back_now),
+            False: totals(revenue_before, orders_before, units_before, back_before)}
 
 
 def _as_date(value: Any) -> dt.date:
@@ -540,8 +552,6 @@ def sales_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, gran
     days = (end - start).days + 1
     prev_end = start - dt.timedelta(days=1)
     prev_start = prev_end - dt.timedelta(days=days - 1)
-    halves = _sales_halves(s, site, start, end, prev_start)
-    totals, previous = halves[True], halves[False]
     counted = [Order.site_id == site, Order.status.in_(metrics.REVENUE_STATUSES)]
 
     # The series starts a week early so the first period has a week-ago value to compare with.
@@ -567,16 +577,19 @@ def sales_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, gran
                                  anomaly=metrics.is_anomaly(change, anomaly_threshold)))
         p += step
 
-    # Order lines summed per variant once (both ranges in one pass); categories and the ranked products are both
-    # built from it in one statement, a UNION ALL told apart by `kind` (the CTE is read twice, computed once).
-    now = Order.placed_date >= start
+    # Order lines summed per variant once: the range, plus the last two weeks for the categories' week-over-week
+    # change. Categories and the ranked products are both built from it in one statement, a UNION ALL told apart
+    # by `kind` (the CTE is read twice, computed once).
+    week, week_before = end - dt.timedelta(days=6), end - dt.timedelta(days=13)
+    in_range, in_week = Order.placed_date >= start, Order.placed_date >= week
+    in_week_before = Order.placed_date.between(week_before, week - dt.timedelta(days=1))
     line = OrderItem.quantity * OrderItem.unit_price
     pv = (
-        select(OrderItem.variant_id.label("variant_id"), _sum(line, now).label("revenue"),
-               _sum(OrderItem.quantity, now).label("units"), func.count(case((now, 1))).label("lines"),
-               _sum(line, ~now).label("before"))
+        select(OrderItem.variant_id.label("variant_id"), _sum(line, in_range).label("revenue"),
+               _sum(OrderItem.quantity, in_range).label("units"), _sum(1, in_range).label("lines"),
+               _sum(line, in_week).label("week"), _sum(line, in_week_before).label("week_before"))
         .select_from(Order).join(OrderItem, OrderItem.order_id == Order.id)
-        .where(*counted, Order.placed_date.between(prev_start, end)).group_by(OrderItem.variant_id)
+        .where(*counted, Order.placed_date.between(min(start, week_before), end)).group_by(OrderItem.variant_id)
         .cte("per_variant").prefix_with("MATERIALIZED", dialect="sqlite")
     )
     cat_revenue = func.sum(pv.c.revenue)
@@ -584,9 +597,10 @@ def sales_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, gran
         select(literal("category").label("kind"), func.coalesce(Category.name, "(uncategorised)").label("key"),
                literal(None).label("id"), literal(None).label("category"), cat_revenue.label("revenue"),
                func.sum(pv.c.units).label("units"), func.sum(pv.c.lines).label("lines"),
-               func.sum(pv.c.before).label("before"), literal(0).label("returned"),
-               metrics.ratio_sql(cat_revenue, func.sum(cat_revenue).over()).label("share"),
-               literal(0).label("top"), literal(0).label("bottom"))
+               func.sum(pv.c.week).label("week"), func.sum(pv.c.week_before).label("week_before"),
+               literal(0).label("returned"), metrics.ratio_sql(cat_revenue, func.sum(cat_revenue).over()).label("share"),
+               literal(0).label("top"), literal(0).label("bottom"),
+               func.sum(func.sum(pv.c.units)).over().label("all_units"))
         .select_from(pv).join(Variant, Variant.id == pv.c.variant_id)
         .join(Product, Product.id == Variant.product_id).join(Category, Category.id == Product.category_id, isouter=True)
         .group_by(Category.name)
@@ -616,16 +630,21 @@ def sales_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, gran
         .where(Product.site_id == site, Product.status == "active").subquery()
     )
     products_q = select(literal("product").label("kind"), ranked.c.title, ranked.c.id, ranked.c.category,
-                        ranked.c.revenue, ranked.c.units, literal(0), literal(0), ranked.c.returned, literal(None),
-                        ranked.c.top, ranked.c.bottom).where(or_(ranked.c.top <= top_n, ranked.c.bottom <= top_n))
+                        ranked.c.revenue, ranked.c.units, literal(0), literal(0), literal(0), ranked.c.returned,
+                        literal(None), ranked.c.top, ranked.c.bottom, literal(0)).where(or_(ranked.c.top <= top_n, ranked.c.bottom <= top_n))
     rows = s.execute(union_all(categories_q, products_q)).all()
+    # Every category row carries the units of all categories, the range's units total.
+    first = next((r for r in rows if r.kind == "category"), None)
+    halves = _sales_halves(s, site, start, end, prev_start, first.all_units if first else 0)
+    totals, previous = halves[True], halves[False]
 
     by_category = []
     for r in sorted((r for r in rows if r.kind == "category"), key=lambda r: (-r.revenue, r.key)):
-        change = metrics.pct_change(r.revenue, r.before)
+        change = metrics.week_over_week(r.week, r.week_before)
         by_category.append(BreakdownRow(key=r.key, revenue=round(float(r.revenue), 2), lines=int(r.lines),
-                                        units=int(r.units), share=r.share, previous_revenue=round(float(r.before), 2),
-                                        change=change, anomaly=metrics.is_anomaly(change, anomaly_threshold)))
+                                        units=int(r.units), share=r.share, week_revenue=round(float(r.week), 2),
+                                        previous_week_revenue=round(float(r.week_before), 2), change=change,
+                                        anomaly=metrics.is_anomaly(change, anomaly_threshold)))
 
     def products(rank: str) -> list[ProductSales]:
         picked = sorted((r for r in rows if r.kind == "product" and getattr(r, rank) <= top_n),

@@ -8,7 +8,15 @@ from types import SimpleNamespace
 from pydantic import SecretStr
 
 from console.alerts import Alert, FixResult
-from console.reports import SiteFindings, WeeklyData, claude_summary, daily_markdown, md_table, summary_counts, weekly_markdown
+from console.reports import (
+    SiteFindings,
+    WeeklyData,
+    claude_summary,
+    daily_markdown,
+    md_table,
+    summary_counts,
+    weekly_markdown,
+)
 from console.settings import Settings
 
 TODAY = dt.date(2026, 11, 21)

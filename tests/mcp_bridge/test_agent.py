@@ -193,3 +193,55 @@ def test_tool_use_ids_from_parallel_calls_are_answered_in_one_message(messages_s
     messages_stub.tools(a, b).text("Both sites checked.")
     list(make_agent(messages_stub, bridge, conversations).run_turn(SELLER, None, "both sites", site="us"))
     assert [r["tool_use_id"] for r in messages_stub.requests[1].tool_results()] == [a.id, b.id]
+
+
+def test_a_turn_cut_short_leaves_a_usable_conversation(messages_stub, bridge, conversations):
+    """Streamlit stops iterating when the page reruns: the next turn must still be a valid request."""
+    agent = make_agent(messages_stub, bridge, conversations)
+    a, b = ToolCall("ads__list_keywords", {"site": "us"}), ToolCall("ads__list_keywords", {"site": "de"})
+    messages_stub.tools(a, b)
+    events = agent.run_turn(SELLER, None, "both sites", site="us")
+    for event in events:
+        if isinstance(event, ToolStarted) and event.call_id == b.id:
+            break  # the second call never runs
+    events.close()
+    (conv,) = conversations.list_for(SELLER.user)
+    assert conv.turns == 1 and conv.totals.output > 0  # the spent tokens are recorded anyway
+    messages_stub.text("Picking up again.")
+    again = list(agent.run_turn(SELLER, conv.id, "go on", site="us"))
+    assert "".join(e.text for e in again if isinstance(e, TextDelta)) == "Picking up again."
+    results = {r["tool_use_id"]: r for r in messages_stub.requests[-1].tool_results()}
+    assert set(results) == {a.id, b.id} and "is_error" not in results[a.id]
+    assert results[b.id]["is_error"] is True and "INTERRUPTED" in results[b.id]["content"][0]["text"]
+    assert len(bridge.calls) == 1
+
+
+def test_a_site_outside_the_callers_scope_is_refused(messages_stub, bridge, conversations):
+    from mcp_bridge.errors import SiteScopeRequired
+
+    with pytest.raises(SiteScopeRequired):
+        list(make_agent(messages_stub, bridge, conversations).run_turn(SELLER, None, "hi", site="jp"))
+    assert messages_stub.requests == []
+
+
+def test_the_stub_also_answers_without_streaming(messages_stub):
+    import anthropic
+
+    client = anthropic.Anthropic(api_key="sk-ant-test-key", base_url=messages_stub.base_url, max_retries=0)
+    messages_stub.tools(("ads__list_keywords", {"site": "us"}), text="Let me look.")
+    system = [{"type": "text", "text": "You help sellers. " * 50, "cache_control": {"type": "ephemeral"}}]
+    message = client.messages.create(model="claude-haiku-5-5", max_tokens=100, system=system, tools=TOOLS,
+                                      messages=[{"role": "user", "content": "keywords?"}])
+    assert message.stop_reason == "tool_use" and message.model == "claude-haiku-5-5"
+    assert [b.type for b in message.content] == ["text", "tool_use"]
+    assert (message.content[1].name, message.content[1].input) == ("ads__list_keywords", {"site": "us"})
+    assert message.usage.cache_creation_input_tokens > 0 and message.usage.cache_read_input_tokens == 0
+    messages_stub.text("Same prefix.")
+    again = client.messages.create(model="claude-haiku-5-5", max_tokens=100, system=system, tools=TOOLS,
+                                   messages=[{"role": "user", "content": "and now?"}])
+    assert again.usage.cache_read_input_tokens == message.usage.cache_creation_input_tokens
+    assert messages_stub.requests[0].body.get("stream") is None
+
+
+def test_the_api_key_stays_out_of_reprs():
+    assert "sk-ant-secret" not in repr(AgentConfig(api_key="sk-ant-secret"))

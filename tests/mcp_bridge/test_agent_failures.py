@@ -171,3 +171,33 @@ def test_tool_timeout_becomes_an_error_result(setup, messages_stub):
     assert finished.status == "error" and finished.summary.startswith("UPSTREAM_ERROR: ads did not answer")
     assert messages_stub.requests[1].tool_results()[0]["is_error"] is True
     still_usable(agent, messages_stub, conv)
+
+
+def test_bad_arguments_through_the_real_bridge(chat_runtime, messages_stub):
+    """The servers' own validation answers; the model gets is_error results and the turn goes on."""
+    agent = Agent(chat_runtime.bridge, AgentConfig(api_key="sk-test", base_url=messages_stub.base_url, today=dt.date(2026, 11, 20)),
+                  Conversations(chat_runtime.engine))
+    seller = chat_runtime.users.caller("seller@demo.local", "chat")
+    messages_stub.tools(("ads__update_bid", {"site": "us", "keyword_id": "yoga mat", "bid": 1.2}),
+                        ("ads__list_keywords", {"site": "us", "limit": 5000}),
+                        ("ads__update_bid", {"site": "us", "keyword_id": 999999, "bid": 1.2}),
+                        ("ads__update_bid", {"site": "us"}))
+    messages_stub.text("Some arguments were wrong; here is what I can tell you.")
+    events = list(agent.run_turn(seller, None, "lower it", site="us"))
+    finished = [(e.status, e.summary.split(":")[0]) for e in events if isinstance(e, ToolFinished)]
+    assert finished == [("error", "VALIDATION_FAILED"), ("error", "VALIDATION_FAILED"), ("error", "NOT_FOUND"),
+                        ("error", "VALIDATION_FAILED")]
+    assert [r["is_error"] for r in messages_stub.requests[1].tool_results()] == [True] * 4
+    assert errors(events) == [] and chat_runtime.bridge.gate.list(limit=5) == []
+
+
+def test_tools_unavailable_is_explained(setup, messages_stub):
+    agent, bridge = setup
+
+    def broken(caller, group=None):
+        raise UpstreamError("ads did not start (exit code 1); see the server log")
+
+    bridge.catalog.anthropic_tools = broken
+    events, conv = turn(agent, None, "hello")
+    assert errors(events) == [("UPSTREAM_ERROR", "The tools are not available right now: ads did not start (exit code 1); see the server log")]
+    assert messages_stub.requests == []

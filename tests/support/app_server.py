@@ -55,22 +55,16 @@ class AppServer:
                 self.process.wait(timeout=5)
 
 
-def seed_databases(directory: Path, *, market: str = "demo") -> tuple[str, str]:
-    """A market (`demo` scale, or the gate helper's `small` one) and a console DB with the demo users."""
+def seed_databases(directory: Path) -> tuple[str, str]:
+    """A demo-scale market (servers.market.seed) and a console database with the demo users, in `directory`."""
     from console.runtime import Runtime
     from console.settings import Settings
+    from servers.market.seed import seed_market
 
     directory.mkdir(parents=True, exist_ok=True)
     market_url = f"sqlite:///{directory / 'market.db'}"
     console_url = f"sqlite:///{directory / 'console.db'}"
-    if market == "small":
-        from tests.support.console_db import build_small_market
-
-        build_small_market(market_url)
-    else:
-        from servers.market.seed import seed_market
-
-        seed_market(market_url, scale=market, today=MARKET_TODAY)
+    seed_market(market_url, scale="demo", today=MARKET_TODAY)
     runtime = Runtime.create(Settings(database_url=console_url, market_database_url=market_url, env="test"))
     try:
         runtime.users.seed_demo()

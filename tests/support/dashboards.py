@@ -150,3 +150,87 @@ def build_small_market(url: str) -> MarketDB:
         s.add(Return(site_id="us", order_id=3, order_item_id=30, quantity=2, reason="dull", status="confirmed",
                      created_at=NOW))
     return db
+
+
+# ---------------------------------------------------------------- AppTest on the demo seed (import the fixture)
+
+DEMO_TODAY = dt.date(2026, 11, 21)
+_UI_ENV = ("CONSOLE_ENV", "CONSOLE_DATABASE_URL", "MARKET_DATABASE_URL", "MARKET_TODAY", "CONSOLE_MCP_SERVERS",
+           "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CONSOLE_ADMIN_EMAILS", "CONSOLE_APPROVAL_SECRET")
+
+
+def _demo_databases(directory):
+    """A demo-scale market (today 2026-11-21) and a console DB with the demo users."""
+    from console.runtime import Runtime
+    from console.settings import Settings
+    from servers.market.seed import seed_market
+
+    market_url, console_url = f"sqlite:///{directory / 'market.db'}", f"sqlite:///{directory / 'console.db'}"
+    seed_market(market_url, scale="demo", today=DEMO_TODAY)
+    runtime = Runtime.create(Settings(database_url=console_url, market_database_url=market_url, env="test"))
+    try:
+        runtime.users.seed_demo()
+    finally:
+        runtime.close()
+    return console_url, market_url
+
+
+def _dashboard_app_fixture():
+    import json
+    import os
+
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def dashboard_app(tmp_path_factory):
+        """`dashboard_app("manager@demo.local")` → an AppTest signed in, on the demo seed with real stdio servers."""
+        import streamlit as st  # noqa: TID251 - AppTest fixture (tests/ui uses it)
+        from streamlit.testing.v1 import AppTest  # noqa: TID251
+
+        from console.settings import PROJECT_ROOT
+        from tests.support.console_db import servers_document
+
+        saved = {k: os.environ.get(k) for k in _UI_ENV}
+        console_url, market_url = _demo_databases(tmp_path_factory.mktemp("dash-ui"))
+        secret = "dashboards-ui-secret"
+        env = {"MARKET_DATABASE_URL": market_url, "CONSOLE_APPROVAL_SECRET": secret, "CONSOLE_ENV": "test",
+               "MARKET_TODAY": DEMO_TODAY.isoformat()}
+        for key in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CONSOLE_ADMIN_EMAILS"):
+            os.environ.pop(key, None)
+        os.environ.update({"CONSOLE_ENV": "test", "CONSOLE_DATABASE_URL": console_url, "MARKET_DATABASE_URL": market_url,
+                           "MARKET_TODAY": DEMO_TODAY.isoformat(), "CONSOLE_APPROVAL_SECRET": secret,
+                           "CONSOLE_MCP_SERVERS": json.dumps(servers_document(("ads", "commerce", "analytics"), env))})
+        st.cache_resource.clear()
+        st.cache_data.clear()
+
+        def signed_in(email: str, page: str | None = None) -> AppTest:
+            at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+            at.run()
+            at.button(key=f"demo-{email}").click().run()
+            assert not at.exception, at.exception
+            if page:
+                at.switch_page(f"pages/{page}.py").run()
+                assert not at.exception, [e.value for e in at.exception]
+            return at
+
+        signed_in.console_url, signed_in.market_url = console_url, market_url
+        yield signed_in
+        st.cache_resource.clear()  # closes nothing by itself: the cached runtime's servers end with the process
+        st.cache_data.clear()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    return dashboard_app
+
+
+dashboard_app = _dashboard_app_fixture()
+
+
+def page_text(at) -> str:
+    """Every text element of an AppTest run, for `in` assertions."""
+    parts = [e.value for kind in ("markdown", "title", "caption", "info", "warning", "error", "success", "subheader")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)

@@ -52,7 +52,7 @@ def _navigation_mode() -> Iterator[None]:
 def ui_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """Env pointing at seeded tmp databases; the app's cached runtime is built from it."""
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
-    console_url, market_url = seed_databases(tmp_path_factory.mktemp("ui-dbs"), market="small")
+    console_url, market_url = seed_databases(tmp_path_factory.mktemp("ui-dbs"))
     for key in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CONSOLE_ADMIN_EMAILS"):
         os.environ.pop(key, None)
     os.environ.update({"CONSOLE_ENV": "test", "CONSOLE_DATABASE_URL": console_url, "MARKET_DATABASE_URL": market_url,

@@ -159,9 +159,9 @@ def test_sales_dashboard_weekly_categories_and_products(server):
     assert weeks == [("2026-11-09", 800, 3, None, False), ("2026-11-16", 500, 1, -0.375, True)]
     assert [(c["key"], c["revenue"], c["units"], c["share"]) for c in data["by_category"]] == [
         ("Kitchen", 700, 14, 0.875), ("Yoga", 100, 5, 0.125)]
-    # Against the previous week: Yoga sold 400 + 100 (−80%, an anomaly); Kitchen sold nothing (no change defined).
-    assert [(c["key"], c["previous_revenue"], c["change"], c["anomaly"]) for c in data["by_category"]] == [
-        ("Kitchen", 0, None, False), ("Yoga", 500, -0.8, True)]
+    # Week over week: Yoga sold 100 vs 400 + 100 (−80%, an anomaly); Kitchen sold nothing before (no change defined).
+    assert [(c["key"], c["week_revenue"], c["previous_week_revenue"], c["change"], c["anomaly"])
+            for c in data["by_category"]] == [("Kitchen", 700, 0, None, False), ("Yoga", 100, 500, -0.8, True)]
     assert [c["key"] for c in data["category_anomalies"]] == ["Yoga"]
     assert [(p["title"], p["revenue"]) for p in data["top_products"]] == [("Chef knife", 700), ("Yoga mat", 100)]
     assert [(p["title"], p["revenue"]) for p in data["bottom_products"]] == [("Yoga block", 0), ("Yoga mat", 100)]
