@@ -44,7 +44,7 @@ with st.expander("Start a run", icon=":material/play_arrow:"):
             else:
                 bar.progress(1.0, text="done")
                 status.update(label=f"Run {run.id} finished", state="complete")
-                st.session_state["rep-open"] = run.id
+                st.session_state["rep-open-select"] = run.id  # open the new report below
                 if run.batch_id:
                     st.success(f"{run.summary.get('proposed', 0)} operations filed as batch `{run.batch_id}`.")
                     approvals_link(caller)
@@ -66,8 +66,9 @@ table = pd.DataFrame([{
 st.dataframe(table, hide_index=True, width="stretch")
 
 ids = [r.id for r in listed]
-default = st.session_state.get("rep-open")
-chosen_id = st.selectbox("Open a report", ids, index=ids.index(default) if default in ids else 0, key="rep-open-select")
+if st.session_state.get("rep-open-select") not in ids:
+    st.session_state.pop("rep-open-select", None)
+chosen_id = st.selectbox("Open a report", ids, key="rep-open-select")
 run = next(r for r in listed if r.id == chosen_id)
 with st.container(border=True):
     if run.status == "failed":
