@@ -52,7 +52,7 @@ def ads_trend(daily: pd.DataFrame, *, currency: str, acos_target: float) -> go.F
                     hovertemplate="%{y:.0%}")
     return _layout(fig, title, barmode="group", yaxis={"title": f"Spend / sales ({currency})", **money_axis(currency)},
                    yaxis2={"title": "ACOS", "overlaying": "y", "side": "right", "tickformat": PERCENT, "rangemode": "tozero",
-                           "showgrid": False},
+                           "showgrid": False, "tickmode": "auto"},
                    xaxis={"title": "Date", "tickformat": "%b %d"})
 
 
@@ -106,7 +106,11 @@ def days_of_supply_bars(items: pd.DataFrame, *, threshold: float, limit: int = 3
     if rows.empty:
         return empty_figure(title)
     colors = [RISK if risk else OK for risk in rows["at_risk"]]
+    # An empty SKU has a zero-length bar: say so next to it.
+    empty = rows["out_of_stock"] if "out_of_stock" in rows else rows["days_of_supply"] <= 0
+    labels = ["out of stock" if oos else f"{d:.1f}" for oos, d in zip(empty, rows["days_of_supply"], strict=True)]
     fig = go.Figure(go.Bar(x=rows["days_of_supply"], y=rows["sku"], orientation="h", marker_color=colors,
+                           text=labels, textposition="outside", cliponaxis=False,
                            name="Days of supply", hovertemplate="%{y}: %{x:.1f} days<extra></extra>"))
     fig.add_vline(x=threshold, line_dash="dash", line_color=TARGET, annotation_text=f"{threshold:g} days")
     fig.update_yaxes(autorange="reversed", title="SKU")
@@ -131,7 +135,7 @@ def sales_trend(series: pd.DataFrame, *, currency: str, granularity: str = "day"
     return _layout(fig, title, xaxis={"title": "Week of" if granularity == "week" else "Date", "tickformat": "%b %d"},
                    yaxis={"title": f"Revenue ({currency})", **money_axis(currency)},
                    yaxis2={"title": "Orders", "overlaying": "y", "side": "right", "tickformat": ",d", "showgrid": False,
-                           "rangemode": "tozero"})
+                           "rangemode": "tozero", "tickmode": "auto"})
 
 
 def category_breakdown(by_category: pd.DataFrame, *, currency: str) -> go.Figure:

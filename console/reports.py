@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from console.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_ROWS = 15
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")  # a timestamp cell shows its day
 
 # kind → columns: (item key, header, format); format ∈ money | pct | delta | int | text | days | hour
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
@@ -46,7 +48,7 @@ def cell(value: Any, fmt: str, currency: str) -> str:
         "int": lambda v: count(v),
         "days": lambda v: f"{float(v):.1f}",
         "hour": lambda v: f"{int(v):02d}:00",
-    }.get(fmt, lambda v: str(v)[:10] if fmt == "text" and isinstance(v, str) and "T" in v[:11] else str(v))(value)
+    }.get(fmt, lambda v: v[:10] if isinstance(v, str) and ISO_DATETIME.match(v) else str(v))(value)
     return text.replace("|", "\\|").replace("\n", " ")
 
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import Engine, String, cast, func, insert, or_, select, update
+from sqlalchemy import Engine, String, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,13 @@ def row_hash(row: AuditRow) -> str:
     return hashlib.sha256(canonical(row_content(row)).encode()).hexdigest()
 
 
+_HEAD = AuditHead.__table__
+_LOCK_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_ROW = insert(AuditRow.__table__)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_id=bindparam("new_last_id"),
+                                                         last_hash=bindparam("new_last_hash"))
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
@@ -78,8 +85,7 @@ class AuditLog:
     def lock(self, session: Session) -> tuple[int, str]:
         """Take the chain-head lock in `session` (held until it ends); returns the last id and hash."""
         # FOR UPDATE serialises on PostgreSQL; on SQLite the write transaction already holds the database lock.
-        stmt = select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
-        last_id, last_hash = session.execute(stmt).one()
+        last_id, last_hash = session.execute(_LOCK_HEAD).one()
         return last_id, last_hash
 
     def append(self, event: str, *, actor: str, channel: str, site: str | None = None, tool: str | None = None,
@@ -110,9 +116,9 @@ class AuditLog:
             prev_hash=last_hash,
         )
         row.row_hash = row_hash(row)
-        # Core statements, not the unit of work: the lock is held for as short a time as possible.
-        session.execute(insert(AuditRow).values({**row_content(row), "at": row.at, "row_hash": row.row_hash}))
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_id=row.id, last_hash=row.row_hash))
+        # Prebuilt Core statements, not the unit of work: the lock is held for as short a time as possible.
+        session.execute(_INSERT_ROW, {**row_content(row), "at": row.at, "row_hash": row.row_hash})
+        session.execute(_MOVE_HEAD, {"new_last_id": row.id, "new_last_hash": row.row_hash})
         return row
 
     def verify(self, *, batch: int = 5000) -> VerifyResult:

@@ -56,6 +56,10 @@ def set_bid(turn: Turn, *, keyword: int | str, bid: float) -> Iterator[AgentEven
         if data is None:
             return
         found = [k for k in data.get("keywords", []) if k["text"].lower() == str(keyword).lower() and k["state"] != "archived"]
+        if not data.get("keywords"):
+            yield from turn.say(turn.t(f"No keyword on {turn.site} contains '{keyword}'. Check the spelling, the site, or use the id.\n",
+                                       f"{turn.site} 站点没有包含 '{keyword}' 的关键词。请检查拼写和站点，或使用 id。\n"))
+            return
         if len(found) != 1:
             rows = found or data.get("keywords", [])[:10]
             yield from turn.say(turn.t(

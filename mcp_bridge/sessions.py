@@ -464,9 +464,9 @@ class SessionPool:
                 if not failure.lost or attempt == self.config.read_retries:
                     raise UpstreamError(failure.message, server=server) from None
             except Exception as exc:
-                message = self._fail(slot, generation, exc, "tools/list", self.config.call_timeout_s)
-                if not message.lost or attempt == self.config.read_retries:
-                    raise UpstreamError(message.message, server=server) from None
+                failure = self._fail(slot, generation, exc, "tools/list", self.config.call_timeout_s)
+                if not failure.lost or attempt == self.config.read_retries:
+                    raise UpstreamError(failure.message, server=server) from None
         raise AssertionError("unreachable")
 
     async def _call(self, server: str, tool: str, arguments: dict[str, Any], timeout: float, retry: bool) -> CallToolResult:

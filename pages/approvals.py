@@ -55,6 +55,10 @@ def decision_controls(op) -> None:
                 decide(gate.reject, f"Rejected #{op.id}.", op.id, caller, reason.strip())
 
 
+def short_batch(batch_id: str) -> str:
+    return batch_id.rsplit("-", 1)[-1][:8]
+
+
 def decide_batch(action, verb: str, batch_id: str, *args) -> None:
     """Decide a whole batch; each operation is decided on its own, so report the ones that were refused."""
     try:
@@ -63,7 +67,7 @@ def decide_batch(action, verb: str, batch_id: str, *args) -> None:
         render_error(exc)
         return
     refused = [item for item in items if item.code]
-    message = f"{verb} {len(items) - len(refused)} of {len(items)} operations of batch {batch_id[:8]}."
+    message = f"{verb} {len(items) - len(refused)} of {len(items)} operations of batch {short_batch(batch_id)}."
     if refused:
         message += " Not decided: " + "; ".join(f"#{i.operation_id} ({i.code}: {i.message})" for i in refused)
     flash(message)
@@ -72,7 +76,7 @@ def decide_batch(action, verb: str, batch_id: str, *args) -> None:
 
 def batch_controls(batch_id: str, ops: list) -> None:
     own = any(is_own(op, caller) for op in ops) and not all(self_approval_allowed(runtime, op.site) for op in ops)
-    left, right = st.columns(2)
+    left, right, _ = st.columns([1, 1, 4])
     if left.button(f"Approve all {len(ops)}", key=f"approve-batch-{batch_id}", disabled=own,
                    help="You proposed some of these." if own else None):
         decide_batch(gate.approve_batch, "Approved", batch_id)
@@ -99,7 +103,7 @@ with waiting_tab:
         ops = list(group)
         if len(ops) > 1:
             with st.container(border=True):
-                st.markdown(f"**Batch {batch_id[:8]}** · {len(ops)} operations · proposed by {ops[0].proposer} "
+                st.markdown(f"**Batch {short_batch(batch_id)}** · {len(ops)} operations · proposed by {ops[0].proposer} "
                             f"{relative_time(ops[0].created_at)}")
                 batch_controls(batch_id, ops)
                 for op in ops:

@@ -65,5 +65,5 @@ for label, frame, key in (("Top products", view.top_products, "top"), ("Bottom p
     st.subheader(label)
     st.dataframe(kit.money_columns(frame.drop(columns=["product_id"]), view.currency), hide_index=True, width="stretch")
     kit.download(frame, f"{key}-products-{site}-{start}-{end}.csv", key=f"dl-{key}")
-st.subheader("Series")
+st.subheader(f"Revenue by {granularity} (data)")
 kit.download(view.series, f"sales-{granularity}-{site}-{start}-{end}.csv", key="dl-series")

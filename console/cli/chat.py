@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
                 return list_conversations(chat, caller.user, sys.stdout)
             if not args.message or not args.message.strip():
                 raise ValidationFailed('say something: python -m console chat --as EMAIL "message"')
-            site = args.site or (sorted(caller.sites)[0] if caller.sites else None)
+            site = args.site or (chat.get(args.conversation, user=caller.user).site if args.conversation else None)
+            site = site or (sorted(caller.sites)[0] if caller.sites else None)
             if site is None:
                 raise SiteScopeRequired(f"{caller.user} has no sites; an admin can grant one with `users grant`")
             if not caller.may_see(site):

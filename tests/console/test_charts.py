@@ -69,12 +69,13 @@ def test_platform_bars_side_by_side_with_acos_labels():
 
 
 def test_days_of_supply_bars_shortest_first_at_risk_red_threshold_line():
-    items = pd.DataFrame({"sku": ["A", "B", "C", "D"], "days_of_supply": [30.0, 2.0, None, 10.0],
-                          "at_risk": [False, True, False, True]})
+    items = pd.DataFrame({"sku": ["A", "B", "C", "D", "E"], "days_of_supply": [30.0, 2.0, None, 10.0, 0.0],
+                          "at_risk": [False, True, False, True, True], "out_of_stock": [False, False, False, False, True]})
     fig = charts.days_of_supply_bars(items, threshold=14)
     bar = fig.data[0]
-    assert list(bar.y) == ["B", "D", "A"]  # no days of supply (nothing sells) is left out
-    assert list(bar.marker.color) == [charts.RISK, charts.RISK, charts.OK]
+    assert list(bar.y) == ["E", "B", "D", "A"]  # no days of supply (nothing sells) is left out
+    assert list(bar.text) == ["out of stock", "2.0", "10.0", "30.0"]  # an empty SKU's bar has no length
+    assert list(bar.marker.color) == [charts.RISK, charts.RISK, charts.RISK, charts.OK]
     assert fig.layout.shapes[0].x0 == 14
     assert fig.layout.yaxis.autorange == "reversed"
 

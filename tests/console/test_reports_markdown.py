@@ -40,6 +40,9 @@ def test_md_table_formats_money_percent_and_escapes_pipes():
                      [("text", "Keyword", "text"), ("spend", "Spend", "money"), ("acos", "ACOS", "pct")], "USD")
     assert table.splitlines() == ["| Keyword | Spend | ACOS |", "|---|---|---|", "| a\\|b | $1,234.50 | 50.0% |",
                                   "| c | — | — |"]
+    dated = md_table([{"what": "Kitchen Tools", "when": "2026-11-20T06:00:00"}],
+                     [("what", "What", "text"), ("when", "Date", "text")], "USD")
+    assert dated.splitlines()[-1] == "| Kitchen Tools | 2026-11-20 |"
     assert md_table([{"text": str(i)} for i in range(20)], [("text", "T", "text")], "USD", limit=3).endswith("…and 17 more.")
 
 

@@ -104,7 +104,7 @@ def test_chat_proposals_approved_and_rejected_show_in_chat_and_audit(console_app
     sidebar(approver).get_by_text("Waiting for approval: 3").wait_for()
     open_nav(approver, "Approvals")
     approver.get_by_text("3 operations · proposed by seller@demo.local").wait_for()
-    screenshot(approver, "approvals")
+    screenshot(approver, "approvals-batch")
 
     def card(op_id: int):
         return approver.locator("[data-testid='stVerticalBlock']").filter(

@@ -96,3 +96,33 @@ def test_eight_processes_run_it_once(database, request, console_url, gate_market
         assert {r.channel for r in rt.bridge.audit.query(event="approved")} == {"cli"}
     finally:
         rt.close()
+
+
+def test_a_server_killed_before_the_write_never_double_writes(runtime, gate_market_url) -> None:
+    """The ads server dies between the claim and the call: the outcome is recorded once and never retried."""
+    import os
+    import signal
+
+    op_id, kid, new = _propose(runtime, gate_market_url)
+    bridge = runtime.bridge
+    real_execute = bridge.execute
+
+    def kill_then_execute(server, tool, arguments, control):
+        pid = next(s.pid for s in bridge.pool.status() if s.name == server)
+        os.kill(pid, signal.SIGKILL)
+        return real_execute(server, tool, arguments, control)
+
+    bridge.execute = kill_then_execute
+    op = bridge.gate.approve(op_id, runtime.users.caller("approver@demo.local"))
+    bridge.execute = real_execute
+    writes = applied_writes(gate_market_url)
+    assert op.status in ("succeeded", "failed", "unknown")
+    if op.status == "succeeded":
+        assert writes == [(f"op-{op_id}", "update_bid")]
+    elif op.status == "failed":  # known not to have run
+        assert writes == []
+    assert len(writes) <= 1  # "unknown": it ran at most once, and a person reconciles it
+    with pytest.raises(Conflict):
+        bridge.gate.approve(op_id, runtime.users.caller("approver2@demo.local"))
+    assert applied_writes(gate_market_url) == writes
+    assert [r.outcome for r in bridge.audit.query(event="executed")] == [op.status]

@@ -73,7 +73,7 @@ def test_batch_is_grouped_and_rejected_together(app, make_operation, ui_runtime)
     batch = f"chat-{uuid.uuid4().hex[:16]}"
     ops = [make_operation(batch_id=batch, arguments={"site": "us", "keyword_id": i, "bid": 1.0}) for i in (1, 2, 3)]
     at = open_page(app("approver@demo.local"), "approvals")
-    assert f"**Batch {batch[:8]}** · 3 operations · proposed by seller@demo.local" in "\n".join(
+    assert f"**Batch {batch[5:13]}** · 3 operations · proposed by seller@demo.local" in "\n".join(
         m.value for m in at.markdown)
     assert at.button(key=f"approve-batch-{batch}").label == "Approve all 3"
     at.text_input(key=f"reason-batch-{batch}").input("wrong campaign")
