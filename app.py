@@ -145,7 +145,8 @@ def sidebar(runtime, caller, state: ConsoleState) -> None:
             mode = state.mode
             st.session_state.clear()
             if mode == SignInMode.OIDC.value:
-                st.logout()
+                st.logout()  # clears the identity cookie and redirects; nothing more to draw
+                st.stop()
             st.rerun()
 
 

@@ -87,6 +87,9 @@ class Gate:
 
     def _already(self, op_id: int) -> Conflict:
         op = self.get(op_id)
+        if op.status == "proposed" and op.expires_at <= utcnow():  # it expired while we looked at it
+            self._expire(op_id)
+            op = self.get(op_id)
         verb = DONE_VERBS.get(op.status, op.status)
         if op.status == "expired":
             return Conflict(f"operation #{op.id} expired at {op.expires_at:%Y-%m-%d %H:%M} UTC; propose it again")
@@ -126,8 +129,8 @@ class Gate:
             if edit:
                 values.update(arguments=final, preview=preview, original_arguments=op.original_arguments or op.arguments,
                               edit_history=[*op.edit_history, edit])
-            claimed = s.execute(update(OperationRow).where(OperationRow.id == op.id, OperationRow.status == "proposed")
-                                .values(**values))
+            claimed = s.execute(update(OperationRow).where(OperationRow.id == op.id, OperationRow.status == "proposed",
+                                                           OperationRow.expires_at > now).values(**values))
             if claimed.rowcount == 1:
                 won = True
                 if edit:

@@ -83,7 +83,8 @@ def tiles(items: list[dashboards.Tile], per_row: int = 5) -> None:
                 kpi_tile(t.label, t.value, t.change or None, inverse=t.better_when_lower)
 
 
-MONEY = ("spend", "sales", "revenue", "daily_budget", "bid", "cpc", "aov", "avg_cpc", "week_revenue",
+MONEY = ("spend", "sales", "revenue", "daily_budget", "bid", "cpc", "aov", "avg_cpc", "avg_spend", "suggested_budget",
+         "suggested_bid", "week_revenue",
          "previous_week_revenue", "budget", "week_ago")
 RATIOS = ("acos", "ctr", "cvr", "share", "returns_rate", "change", "utilisation", "tacos", "revenue_change",
           "orders_change")

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from console.settings import PROJECT_ROOT
-from tests.support.messages_stub import CHAT_SECRET, chat_settings, market_rows, open_chat_runtime
+from tests.support.chat import CHAT_SECRET, chat_settings, market_rows, open_chat_runtime
 
 
 @pytest.fixture

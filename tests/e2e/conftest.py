@@ -25,6 +25,9 @@ def browser() -> Iterator:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - playwright is in requirements.txt
         require_or_skip(False, "the playwright package is not installed")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
 from mcp_bridge.audit import AuditLog
@@ -62,13 +63,21 @@ def test_real_oidc_sign_in_first_user_waits_admin_email_becomes_admin(oidc, new_
     provider.user = OIDCUser("boss@example.com", "Bea Boss")
     boss = new_page()
     oidc_sign_in(boss, app.url, "boss@example.com")
+    screenshot(boss, "debug-boss")
+    sidebar(boss).get_by_role("link", name="Admin").wait_for()
     assert {"Home", "Chat", "Approvals", "Audit", "Admin"} <= set(nav_titles(boss))
     boss.reload()  # the identity cookie signs the same person in again on a new session
     sidebar(boss).get_by_text("boss@example.com").wait_for()
+    sidebar(boss).get_by_role("button", name="Sign out").click()
+    boss.get_by_role("button", name="Sign in").wait_for()
+    boss.reload()  # the cookie is gone: still signed out
+    boss.get_by_role("button", name="Sign in").wait_for()
+    assert sidebar(boss).get_by_text("boss@example.com").count() == 0
 
     audit = AuditLog(make_engine(app.console_url))
     logins = {(r.actor, r.outcome, r.detail["mode"]) for r in audit.query(event="login")}
     assert {("newcomer@example.com", "no_access", "oidc"), ("boss@example.com", "ok", "oidc")} <= logins
+    assert [r.actor for r in audit.query(event="logout")] == ["boss@example.com"]
     assert audit.verify().ok
 
 
@@ -91,9 +100,7 @@ def test_chat_proposals_approved_and_rejected_show_in_chat_and_audit(console_app
     seller.get_by_placeholder("Ask about ads, orders or stock…").fill("Lower the bids of my three yoga keywords by 10%")
     seller.keyboard.press("Enter")
     seller.get_by_text("Three bid changes are waiting for approval.").wait_for(timeout=60_000)
-    waiting = seller.get_by_text("Waiting for approval", exact=True)
-    waiting.nth(2).wait_for()
-    assert waiting.count() == 3
+    expect(seller.get_by_text("Waiting for approval", exact=True)).to_have_count(3)
     screenshot(seller, "chat-pending")
     ops = market_rows(app.console_url, "SELECT id, arguments FROM operations ORDER BY id")
     assert len(ops) == 3
@@ -123,12 +130,12 @@ def test_chat_proposals_approved_and_rejected_show_in_chat_and_audit(console_app
     approver.get_by_text("Nothing is waiting for approval on these sites.").wait_for()
 
     # The seller's open chat re-reads its cards from the gate every few seconds.
-    seller.get_by_text("Executed", exact=True).nth(1).wait_for(timeout=30_000)
-    seller.get_by_text("Rejected", exact=True).wait_for(timeout=30_000)
-    assert seller.get_by_text("Waiting for approval", exact=True).count() == 0
-    assert seller.get_by_text(re.compile(r"Approved by approver@demo.local .* · executed")).count() == 2
-    assert seller.get_by_text(re.compile("Rejected by approver@demo.local")).count() == 1
-    seller.get_by_text("keep this one, it converts well", exact=False).wait_for()
+    expect(seller.get_by_text("Executed", exact=True)).to_have_count(2, timeout=30_000)
+    expect(seller.get_by_text("Rejected", exact=True)).to_have_count(1, timeout=30_000)
+    expect(seller.get_by_text("Waiting for approval", exact=True)).to_have_count(0)
+    expect(seller.get_by_text(re.compile(r"Approved by approver@demo.local .* · executed"))).to_have_count(2)
+    expect(seller.get_by_text(re.compile("Rejected by approver@demo.local .*keep this one, it converts well"))
+           ).to_have_count(1)
     screenshot(seller, "chat-decided")
 
     bids = dict(market_rows(app.market_url, "SELECT id, bid FROM keywords WHERE id IN (:a, :b, :c)",
@@ -158,6 +165,7 @@ def test_seller_cannot_open_approvals_or_admin_and_sees_no_other_site(oidc, new_
     provider.user = OIDCUser("seller@demo.local", "Sam Seller")
     page = new_page()
     oidc_sign_in(page, app.url, "seller@demo.local")
+    sidebar(page).get_by_role("link", name="Chat").wait_for()
     assert nav_titles(page) == ["Home", "Chat"]
     for path, title in (("approvals", "Approvals"), ("admin", "Admin"), ("audit", "Audit log")):
         page.goto(f"{app.url}/{path}")

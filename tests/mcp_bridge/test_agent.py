@@ -15,7 +15,8 @@ from mcp_bridge.events import OperationProposed, TextDelta, ToolFinished, ToolSt
 from mcp_bridge.prompt import TRIMMED, fit_history
 from mcp_bridge.store import Base, make_engine
 from mcp_bridge.types import Caller, ToolOutcome
-from tests.support.messages_stub import FakeBridge, ToolCall, tool_def
+from tests.support.chat import FakeBridge, tool_def
+from tests.support.messages_stub import ToolCall
 
 SELLER = Caller("seller@demo.local", frozenset({"seller"}), frozenset({"us", "de"}), "chat")
 TOOLS = [

@@ -8,7 +8,7 @@ import datetime as dt
 from console.settings import DEFAULT_PRICES
 from mcp_bridge.agent import Agent, AgentConfig
 from mcp_bridge.conversations import Conversations
-from tests.support.messages_stub import run_turn
+from tests.support.chat import run_turn
 
 TODAY = dt.date(2026, 11, 20)
 WINDOW = {"site": "us", "start_date": "2026-11-13", "end_date": "2026-11-19"}

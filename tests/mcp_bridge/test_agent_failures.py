@@ -13,7 +13,8 @@ from mcp_bridge.errors import UpstreamError
 from mcp_bridge.events import AgentError, TextDelta, ToolFinished, TurnDone, Usage
 from mcp_bridge.store import Base, make_engine
 from mcp_bridge.types import Caller, ToolOutcome
-from tests.support.messages_stub import FakeBridge, Reply, ToolCall, tool_def
+from tests.support.chat import FakeBridge, tool_def
+from tests.support.messages_stub import Reply, ToolCall
 
 SELLER = Caller("seller@demo.local", frozenset({"seller"}), frozenset({"us"}), "chat")
 TOOLS = [tool_def("ads__list_keywords", site="string"), tool_def("ads__update_bid", site="string", keyword_id="integer", bid="number")]

@@ -14,7 +14,8 @@ from mcp_bridge.agent import Agent, AgentConfig
 from mcp_bridge.conversations import Conversations
 from mcp_bridge.errors import PermissionDenied
 from mcp_bridge.prompt import frame
-from tests.support.messages_stub import ToolCall, market_rows, run_turn
+from tests.support.chat import market_rows, run_turn
+from tests.support.messages_stub import ToolCall
 
 TODAY = dt.date(2026, 11, 20)
 WINDOW = {"start_date": "2026-10-21", "end_date": "2026-11-19"}

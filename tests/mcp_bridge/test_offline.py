@@ -9,8 +9,8 @@ import pytest
 
 from mcp_bridge.conversations import Conversations
 from mcp_bridge.offline import LABEL, OfflineAgent
+from tests.support.chat import market_rows, open_chat_runtime, run_turn
 from tests.support.market import copy_sqlite
-from tests.support.messages_stub import market_rows, open_chat_runtime, run_turn
 
 TODAY = dt.date(2026, 11, 20)
 

@@ -15,7 +15,8 @@ import pytest
 from console.settings import DEFAULT_PRICES
 from mcp_bridge.agent import Agent, AgentConfig
 from mcp_bridge.conversations import Conversations
-from tests.support.messages_stub import Recorded, Reply, ToolCall, TurnResult, market_rows, run_turn, unframe
+from tests.support.chat import TurnResult, market_rows, run_turn
+from tests.support.messages_stub import Recorded, Reply, ToolCall, unframe
 
 TODAY = dt.date(2026, 11, 20)
 LAST_30 = {"site": "us", "start_date": "2026-10-21", "end_date": "2026-11-19"}

@@ -23,25 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from servers.market.db import MarketDB, migrate
-from servers.market.models import (
-    AdGroup,
-    AdProfile,
-    Campaign,
-    Category,
-    Customer,
-    InventoryLevel,
-    Keyword,
-    KeywordDailyMetric,
-    Order,
-    OrderItem,
-    Product,
-    ProductAd,
-    Return,
-    SearchTermDailyMetric,
-    Site,
-    Variant,
-)
+from servers.market.models import Order, OrderItem, Return
+from tests.support import factories as f
 
 TODAY = dt.date(2026, 11, 21)
 START, END = dt.date(2026, 11, 14), dt.date(2026, 11, 20)
@@ -53,102 +39,57 @@ def d(day: int) -> dt.date:
 
 
 def build_small_market(url: str) -> MarketDB:
-    """Migrate `url` and fill it with the market described in this module's docstring."""
+    """Migrate `url` and fill it with the market described in this module's docstring (ids in creation order)."""
     migrate(url)
     db = MarketDB(url)
     with db.session() as s:
-        s.add_all([
-            Site(id="us", name="US", marketplace="amazon.com", region="NA", currency="USD", timezone="America/New_York", acos_target=0.30),
-            Site(id="de", name="DE", marketplace="amazon.de", region="EU", currency="EUR", timezone="Europe/Berlin", acos_target=0.30),
-        ])
-        s.flush()
-        s.add_all([AdProfile(id=1, site_id="us", platform="amazon", account_name="US Amazon"),
-                   AdProfile(id=2, site_id="us", platform="meta", account_name="US Meta")])
-        s.flush()
-        s.add_all([
-            Campaign(id=1, site_id="us", profile_id=1, platform="amazon", name="Yoga manual", campaign_type="SP",
-                     targeting="manual", state="enabled", daily_budget=50, start_date=d(1)),
-            Campaign(id=2, site_id="us", profile_id=1, platform="amazon", name="Yoga auto", campaign_type="SP",
-                     targeting="auto", state="enabled", daily_budget=20, start_date=d(1)),
-            Campaign(id=3, site_id="us", profile_id=2, platform="meta", name="Meta brand", campaign_type="SB",
-                     targeting="manual", state="paused", daily_budget=10, start_date=d(1)),
-        ])
-        s.flush()
-        s.add_all([AdGroup(id=1, site_id="us", campaign_id=1, name="Mats", default_bid=1.0),
-                   AdGroup(id=2, site_id="us", campaign_id=2, name="Auto", default_bid=0.8),
-                   AdGroup(id=3, site_id="us", campaign_id=3, name="Brand", default_bid=0.5)])
-        s.flush()
-        s.add_all([
-            Keyword(id=1, site_id="us", campaign_id=1, ad_group_id=1, text="yoga mat", match_type="exact", bid=1.2),
-            Keyword(id=2, site_id="us", campaign_id=2, ad_group_id=2, text="*", match_type="broad", bid=0.8),
-            Keyword(id=3, site_id="us", campaign_id=3, ad_group_id=3, text="brand", match_type="phrase", bid=0.5),
-            Keyword(id=4, site_id="us", campaign_id=1, ad_group_id=1, text="thick mat", match_type="exact", bid=0.9),
-        ])
-        s.flush()
+        f.make_site(s, "us")
+        f.make_site(s, "de", currency="EUR")
+        amazon = f.make_profile(s, "us")
+        manual = f.make_campaign(s, name="Yoga manual", profile=amazon)  # campaign 1
+        auto = f.make_campaign(s, name="Yoga auto", targeting="auto", daily_budget=20, profile=amazon)  # 2
+        meta = f.make_campaign(s, name="Meta brand", platform="meta", campaign_type="SB", state="paused",
+                               daily_budget=10)  # 3
+        mats = f.make_ad_group(s, manual, name="Mats")  # ad group 1
+        auto_group = f.make_ad_group(s, auto, name="Auto", default_bid=0.8)  # 2
+        brand = f.make_ad_group(s, meta, name="Brand", default_bid=0.5)  # 3
+        yoga_mat = f.make_keyword(s, manual, ad_group=mats, bid=1.2)  # keyword 1
+        anything = f.make_keyword(s, auto, ad_group=auto_group, text="*", match_type="broad", bid=0.8)  # 2
+        brand_kw = f.make_keyword(s, meta, ad_group=brand, text="brand", match_type="phrase", bid=0.5)  # 3
+        f.make_keyword(s, manual, ad_group=mats, text="thick mat", bid=0.9)  # 4, no metrics
         for day in range(14, 21):
-            s.add(KeywordDailyMetric(keyword_id=1, date=d(day), site_id="us", campaign_id=1, impressions=1000, clicks=20,
-                                     spend=10.0, orders=2, units=2, sales=40.0))
-        s.add_all([
-            KeywordDailyMetric(keyword_id=1, date=d(10), site_id="us", campaign_id=1, impressions=2000, clicks=40,
-                               spend=50.0, orders=4, units=4, sales=100.0),
-            KeywordDailyMetric(keyword_id=2, date=d(20), site_id="us", campaign_id=2, impressions=500, clicks=10,
-                               spend=30.0, orders=0, units=0, sales=0.0),
-            KeywordDailyMetric(keyword_id=3, date=d(15), site_id="us", campaign_id=3, impressions=200, clicks=5,
-                               spend=5.0, orders=1, units=1, sales=25.0),
-        ])
-        s.add_all([
-            SearchTermDailyMetric(site_id="us", campaign_id=1, ad_group_id=1, keyword_id=1, search_term="yoga mat", date=d(20),
-                                  impressions=300, clicks=10, spend=5.0, orders=1, units=1, sales=20.0),
-            SearchTermDailyMetric(site_id="us", campaign_id=1, ad_group_id=1, keyword_id=1, search_term="yoga mat", date=d(19),
-                                  impressions=100, clicks=4, spend=2.0, orders=1, units=1, sales=20.0),
-            SearchTermDailyMetric(site_id="us", campaign_id=1, ad_group_id=1, keyword_id=1, search_term="mat", date=d(20),
-                                  impressions=50, clicks=3, spend=1.5, orders=0, units=0, sales=0.0),
-        ])
-        s.add_all([Category(id=1, site_id="us", name="Yoga"), Category(id=2, site_id="us", name="Kitchen")])
-        s.flush()
-        s.add_all([
-            Product(id=1, site_id="us", category_id=1, title="Yoga mat", brand="Acme", created_at=NOW),
-            Product(id=2, site_id="us", category_id=2, title="Chef knife", brand="Acme", created_at=NOW),
-            Product(id=3, site_id="us", category_id=1, title="Yoga block", brand="Acme", created_at=NOW),
-        ])
-        s.flush()
-        s.add_all([
-            Variant(id=1, site_id="us", product_id=1, sku="Y-1", asin="B0001", price=20, cost=8),
-            Variant(id=2, site_id="us", product_id=2, sku="K-1", asin="B0002", price=50, cost=20),
-            Variant(id=3, site_id="us", product_id=3, sku="Y-2", asin="B0003", price=10, cost=3),
-        ])
-        s.flush()
-        s.add_all([
-            InventoryLevel(variant_id=1, site_id="us", on_hand=30, reserved=0, inbound=0, velocity_per_day=3,
-                           lead_time_days=14, updated_at=NOW),
-            InventoryLevel(variant_id=2, site_id="us", on_hand=0, reserved=0, inbound=10, velocity_per_day=2,
-                           lead_time_days=10, updated_at=NOW),
-            InventoryLevel(variant_id=3, site_id="us", on_hand=100, reserved=10, inbound=0, velocity_per_day=0,
-                           lead_time_days=14, updated_at=NOW),
-        ])
-        s.add_all([
-            ProductAd(id=1, site_id="us", campaign_id=1, ad_group_id=1, variant_id=2, sku="K-1"),
-            ProductAd(id=2, site_id="us", campaign_id=3, ad_group_id=3, variant_id=1, sku="Y-1"),
-        ])
-        s.add(Customer(id=1, site_id="us", name="Jo", email="jo@example.com", phone="555-1234", country="US", created_at=NOW))
-        s.flush()
+            f.add_keyword_metrics(s, yoga_mat, date=d(day), impressions=1000, clicks=20, spend=10.0, orders=2, sales=40.0)
+        f.add_keyword_metrics(s, yoga_mat, date=d(10), impressions=2000, clicks=40, spend=50.0, orders=4, sales=100.0)
+        f.add_keyword_metrics(s, anything, date=d(20), impressions=500, clicks=10, spend=30.0, orders=0, sales=0.0)
+        f.add_keyword_metrics(s, brand_kw, date=d(15), impressions=200, clicks=5, spend=5.0, orders=1, sales=25.0)
+        f.add_search_term(s, manual, mats, "yoga mat", keyword=yoga_mat, date=d(20), impressions=300, clicks=10,
+                          spend=5.0, orders=1, sales=20.0)
+        f.add_search_term(s, manual, mats, "yoga mat", keyword=yoga_mat, date=d(19), impressions=100, clicks=4,
+                          spend=2.0, orders=1, sales=20.0)
+        f.add_search_term(s, manual, mats, "mat", keyword=yoga_mat, date=d(20), impressions=50, clicks=3, spend=1.5,
+                          orders=0, sales=0.0)
+        yoga, kitchen = f.make_category(s, name="Yoga"), f.make_category(s, name="Kitchen")
+        mat = f.make_variant(s, f.make_product(s, title="Yoga mat", category=yoga), sku="Y-1", price=20)  # variant 1
+        knife = f.make_variant(s, f.make_product(s, title="Chef knife", category=kitchen), sku="K-1", price=50)  # 2
+        block = f.make_variant(s, f.make_product(s, title="Yoga block", category=yoga), sku="Y-2", price=10)  # 3
+        f.make_inventory(s, mat, on_hand=30, velocity_per_day=3, lead_time_days=14)
+        f.make_inventory(s, knife, on_hand=0, inbound=10, velocity_per_day=2, lead_time_days=10)
+        f.make_inventory(s, block, on_hand=100, reserved=10, velocity_per_day=0, lead_time_days=14)
+        f.make_product_ad(s, mats, knife)  # live: campaign 1 is enabled
+        f.make_product_ad(s, brand, mat)  # not live: campaign 3 is paused
+        jo = f.make_customer(s)
 
-        def order(id_: int, day: int, status: str, total: float, items: list[tuple[int, int, float]]) -> None:
-            s.add(Order(id=id_, site_id="us", number=f"US-{id_}", customer_id=1, status=status,
-                        placed_at=dt.datetime.combine(d(day), dt.time(12)), placed_date=d(day), total=total, currency="USD"))
-            s.flush()
-            for n, (variant, qty, price) in enumerate(items):
-                s.add(OrderItem(id=id_ * 10 + n, order_id=id_, site_id="us", variant_id=variant, sku=f"v{variant}",
-                                quantity=qty, unit_price=price))
+        def order(day: int, status: str, items: list) -> Order:
+            return f.make_order(s, jo, items, status=status, placed_at=dt.datetime.combine(d(day), dt.time(12)))
 
-        order(1, 20, "paid", 500, [(1, 5, 20), (2, 8, 50)])
-        order(2, 20, "cancelled", 200, [(1, 10, 20)])
-        order(3, 14, "delivered", 300, [(2, 6, 50)])
-        order(4, 10, "paid", 400, [(1, 20, 20)])
-        order(5, 13, "paid", 100, [(1, 5, 20)])
-        s.flush()
-        s.add(Return(site_id="us", order_id=3, order_item_id=30, quantity=2, reason="dull", status="confirmed",
-                     created_at=NOW))
+        order(20, "paid", [(mat, 5), (knife, 8)])  # $500
+        order(20, "cancelled", [(mat, 10)])  # $200, never counted
+        knives = order(14, "delivered", [(knife, 6)])  # $300
+        order(10, "paid", [(mat, 20)])  # $400
+        order(13, "paid", [(mat, 5)])  # $100
+        item_id = s.scalars(select(OrderItem.id).where(OrderItem.order_id == knives.id)).one()
+        s.add(Return(site_id="us", order_id=knives.id, order_item_id=item_id, quantity=2, reason="dull",
+                     status="confirmed", created_at=NOW))
     return db
 
 

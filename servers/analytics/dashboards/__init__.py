@@ -22,6 +22,7 @@ EndDate = Annotated[str | None, Field(description="Last day, ISO date (default: 
 Limit = Annotated[int, Field(ge=1, le=500, description="Most rows to return")]
 RankBy = Literal["spend", "sales", "orders", "clicks", "impressions", "acos", "roas", "ctr", "cvr", "cpc"]
 
+
 def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     """Add the dashboard read tools to the analytics server."""
 

@@ -32,7 +32,6 @@ def _week_start_default(element, compiler, **kw):
     return f"CAST(date_trunc('week', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
-
 def sum_of(col: Any, when: ColumnElement[bool] | None = None) -> ColumnElement[Any]:
     """SUM that answers 0 for no rows; optionally only over rows matching `when`."""
     value = col if when is None else case((when, col), else_=0)
