@@ -127,7 +127,7 @@ def sidebar(runtime, caller, state: ConsoleState) -> None:
                 format_func=lambda s: f"{s.upper()} ({SITE_CURRENCY.get(s, '')})",
                 help="Chat and dashboards work on this site. Only the sites in your scope are listed.",
             )
-        if caller.has("approver"):
+        if caller.has("approver") and caller.sites:
             try:
                 waiting = runtime.bridge.gate.pending_count(caller)
             except Exception as exc:  # the sidebar must not take the page down

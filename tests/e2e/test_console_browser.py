@@ -63,7 +63,6 @@ def test_real_oidc_sign_in_first_user_waits_admin_email_becomes_admin(oidc, new_
     provider.user = OIDCUser("boss@example.com", "Bea Boss")
     boss = new_page()
     oidc_sign_in(boss, app.url, "boss@example.com")
-    screenshot(boss, "debug-boss")
     sidebar(boss).get_by_role("link", name="Admin").wait_for()
     assert {"Home", "Chat", "Approvals", "Audit", "Admin"} <= set(nav_titles(boss))
     boss.reload()  # the identity cookie signs the same person in again on a new session

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -55,6 +55,14 @@ class AppServer:
                 self.process.wait(timeout=5)
 
 
+def copy_sqlite(source: Path, target: Path) -> None:
+    """Copy a SQLite database with its write-ahead log applied (a plain file copy can miss recent rows)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+
+
 def seed_databases(directory: Path) -> tuple[str, str]:
     """A demo-scale market (servers.market.seed) and a console database with the demo users, in `directory`."""
     from console.runtime import Runtime
@@ -79,7 +87,7 @@ def start_app(workdir: Path, *, template: Path | None = None, env: dict[str, str
     workdir.mkdir(parents=True, exist_ok=True)
     if template is not None:
         for name in ("market.db", "console.db"):
-            shutil.copy(template / name, workdir / name)
+            copy_sqlite(template / name, workdir / name)
         console_url, market_url = f"sqlite:///{workdir / 'console.db'}", f"sqlite:///{workdir / 'market.db'}"
     else:
         console_url, market_url = seed_databases(workdir)

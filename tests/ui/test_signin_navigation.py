@@ -141,3 +141,12 @@ def test_production_with_default_secrets_refuses_to_start(ui_runtime, monkeypatc
     at.run()
     assert "The console cannot start" in texts(at) and "CONSOLE_APPROVAL_SECRET" in texts(at)
 
+
+
+def test_a_role_without_any_site_is_still_no_access(app, ui_runtime) -> None:
+    email = "roles-no-sites@example.com"
+    ui_runtime.users.create(email, roles=("approver", "admin"))
+    at = app(email)
+    assert not at.exception
+    assert "No access yet" in texts(at) and reachable(at) == set()
+    assert not at.sidebar.get("page_link")  # no link to a page the navigation does not offer
