@@ -230,6 +230,9 @@ class Gate:
 
     def list(self, *, status: str | None = None, site: str | None = None, sites: frozenset[str] | None = None,
              batch_id: str | None = None, proposer: str | None = None, limit: int = 100) -> list[Operation]:
+        # Expiry is applied lazily by every view as well as by `ops expire`/daily-ops, so a listing never shows
+        # an operation as waiting after its deadline even when no scheduler runs.
+        self.expire_due()
         stmt = select(OperationRow)
         for column, value in ((OperationRow.status, status), (OperationRow.site, site),
                               (OperationRow.batch_id, batch_id), (OperationRow.proposer, proposer)):
@@ -241,6 +244,7 @@ class Gate:
             return [to_operation(r) for r in s.scalars(stmt.order_by(OperationRow.id.desc()).limit(limit))]
 
     def pending_count(self, caller: Caller) -> int:
+        self.expire_due()
         with self.store.read() as s:
             return s.scalar(select(func.count()).select_from(OperationRow).where(
                 OperationRow.status == "proposed", OperationRow.site.in_(sorted(caller.sites)))) or 0
