@@ -126,8 +126,10 @@ def _simulate(rng, u: Unit, m: float, digits: int) -> list:
 def _capped(vals: list, k: float, digits: int) -> list:
     clicks = int(round(vals[1] * k))
     orders = min(clicks, int(round(vals[3] * k)))
-    units = max(orders, int(round(vals[4] * k)))
-    return [int(vals[0] * k), clicks, round(vals[2] * k, digits), orders, units, round(vals[5] * k, digits)]
+    units = max(orders, int(round(vals[4] * k))) if orders else 0
+    # Sales follow the orders that survived the cut-off: no order, no sale.
+    sales = round(vals[5] * orders / vals[3], digits) if vals[3] else 0.0
+    return [int(vals[0] * k), clicks, round(vals[2] * k, digits), orders, units, sales]
 
 
 def _budget(ctx: SeedContext, site: SiteSpec, plan: Plan, kind: str) -> float:

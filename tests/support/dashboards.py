@@ -125,8 +125,8 @@ def _dashboard_app_fixture():
     @pytest.fixture(scope="module")
     def dashboard_app(tmp_path_factory):
         """`dashboard_app("manager@demo.local")` → an AppTest signed in, on the demo seed with real stdio servers."""
-        import streamlit as st  # noqa: TID251 - AppTest fixture (tests/ui uses it)
-        from streamlit.testing.v1 import AppTest  # noqa: TID251
+        import streamlit as st
+        from streamlit.testing.v1 import AppTest
 
         from console.settings import PROJECT_ROOT
         from tests.support.console_db import servers_document
