@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
 from pydantic import ValidationError
 
 from console.auth import SignInMisconfigured, SignInMode, demo_accounts, sign_in, sign_in_mode, sign_out
+from console.errors import AuthRequired, ConsoleError
 from console.settings import Settings
 from pages.components import SITE_CURRENCY, render_error
 from pages.state import SHELL_KEY, ConsoleState, console_state, get_runtime
@@ -35,7 +37,8 @@ def navigation_for(caller) -> dict[str, list[st.Page]]:
         sections["Work"].append(page("chat", "Chat", ":material/forum:"))
     if caller.has("approver"):
         sections["Work"].append(page("approvals", "Approvals", ":material/task_alt:"))
-    if caller.has("manager"):
+    # Managers live on the dashboards; sellers act from them (their alert panels propose fixes).
+    if caller.has("manager") or caller.has("seller"):
         sections["Dashboards"] += [
             page("ads", "Ads", ":material/campaign:"),
             page("inventory", "Inventory", ":material/inventory_2:"),
@@ -162,9 +165,16 @@ def main() -> None:
         if not st.user.is_logged_in:
             only_page(oidc_sign_in_page, "Sign in")
             return
-        email = str(st.user.get("email") or "")
-        if state.account is None or state.account.email != email.lower():
-            state.account = sign_in(runtime, email=email, name=st.user.get("name"), mode=mode)
+        email = str(st.user.get("email") or "").strip().lower()
+        if state.account is None or state.account.email != email:
+            try:
+                if "@" not in email:
+                    raise AuthRequired("the identity provider sent no email address; add the `email` scope to "
+                                       "the OIDC client (client_kwargs in [auth]) and sign in again")
+                state.account = sign_in(runtime, email=email, name=st.user.get("name"), mode=mode)
+            except ConsoleError as exc:
+                only_page(partial(render_error, exc), "Sign-in failed")
+                return
             state.mode = mode.value
     elif state.account is None:
         only_page(demo_sign_in_page, "Sign in")

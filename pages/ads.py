@@ -11,7 +11,7 @@ from pages.components import empty_state, page_header, render_error
 from pages.state import current_caller, get_runtime
 
 runtime = get_runtime()
-caller = current_caller()
+caller = current_caller(("manager", "seller"))
 page_header("Ads", "Spend, sales and efficiency of every campaign; alerts with a one-click proposed fix.")
 
 site, days = kit.site_and_range(caller, key="ads")

@@ -72,7 +72,10 @@ frame = pd.DataFrame([{
     "Site": (r.site or "").upper(), "Tool": r.tool or "", "Outcome": r.outcome or "",
     "Duration": formatting.duration_ms(r.duration_ms) if r.duration_ms is not None else "",
 } for r in rows])
-st.dataframe(frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)))
+st.dataframe(frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)),
+             column_config={"#": st.column_config.NumberColumn(width="small"),
+                            "Tool": st.column_config.TextColumn(width="medium"),
+                            "User": st.column_config.TextColumn(width="medium")})
 
 export_csv, export_jsonl, _ = st.columns([1, 1, 3])
 for column, fmt, mime in ((export_csv, "csv", "text/csv"), (export_jsonl, "jsonl", "application/jsonl")):

@@ -1,6 +1,6 @@
 """Home: who you are, what you can do here, and what is waiting for you.
 
-Navigation per role (app.py): seller → Chat; manager → Ads, Inventory, Sales, Reports; approver → Approvals
+Navigation per role (app.py): seller → Chat, Ads, Inventory, Sales, Reports; manager → Ads, Inventory, Sales, Reports; approver → Approvals
 and Audit; admin → everything (Admin, Audit included). Everyone sees Home; nobody sees a site outside their scope.
 """
 
@@ -43,16 +43,17 @@ st.subheader("Where to go")
 links = [
     ("chat.py", "Chat", ":material/forum:", "seller", "Ask about ads, orders and stock; propose changes."),
     ("approvals.py", "Approvals", ":material/task_alt:", "approver", "Approve or reject proposed changes."),
-    ("ads.py", "Ads", ":material/campaign:", "manager", "Spend, sales, ACOS and alerts."),
-    ("inventory.py", "Inventory", ":material/inventory_2:", "manager", "Days of supply and reorders."),
-    ("sales.py", "Sales", ":material/payments:", "manager", "Revenue, orders and anomalies."),
-    ("reports.py", "Reports", ":material/summarize:", "manager", "Daily operations and weekly reports."),
+    ("ads.py", "Ads", ":material/campaign:", ("manager", "seller"), "Spend, sales, ACOS and alerts."),
+    ("inventory.py", "Inventory", ":material/inventory_2:", ("manager", "seller"), "Days of supply and reorders."),
+    ("sales.py", "Sales", ":material/payments:", ("manager", "seller"), "Revenue, orders and anomalies."),
+    ("reports.py", "Reports", ":material/summarize:", ("manager", "seller"), "Daily operations and weekly reports."),
     ("audit.py", "Audit", ":material/policy:", "approver", "Every call and decision, verifiable."),
     ("admin.py", "Admin", ":material/admin_panel_settings:", "admin", "Users, servers and safety limits."),
 ]
 shown = 0
 for file, label, icon, role, text in links:
-    if caller.has(role) and (PAGES / file).exists():
+    roles = (role,) if isinstance(role, str) else role
+    if any(caller.has(r) for r in roles) and (PAGES / file).exists():
         st.page_link(f"pages/{file}", label=f"{label} — {text}", icon=icon)
         shown += 1
 if not shown:

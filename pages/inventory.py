@@ -10,7 +10,7 @@ from pages.components import empty_state, page_header, render_error
 from pages.state import active_site, current_caller, get_runtime
 
 runtime = get_runtime()
-caller = current_caller()
+caller = current_caller(("manager", "seller"))
 page_header("Inventory", "How long the stock lasts at the current sales velocity, and what to reorder.")
 
 sites = sorted(caller.sites)

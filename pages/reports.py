@@ -13,7 +13,7 @@ from pages.dashboard_kit import approvals_link
 from pages.state import current_caller, get_runtime
 
 runtime = get_runtime()
-caller = current_caller()
+caller = current_caller(("manager", "seller"))
 page_header("Reports", "The daily operations run (sales, ads, inventory, reviews → report + proposed fixes) and the "
             "weekly ads report. Cron runs `python -m console daily-ops`; you can also start one here.")
 runs = ReportRuns(runtime.engine)

@@ -10,7 +10,7 @@ from pages.components import empty_state, page_header, render_error
 from pages.state import current_caller, get_runtime
 
 runtime = get_runtime()
-caller = current_caller()
+caller = current_caller(("manager", "seller"))
 page_header("Sales", "Store revenue, orders and returns; days and categories that moved more than the threshold.")
 
 site, days = kit.site_and_range(caller, key="sales")

@@ -43,7 +43,7 @@ def get_runtime() -> Runtime:
     return Runtime.create(Settings())
 
 
-def current_caller(role: str | None = None, *, channel: str = "ui") -> Caller:
+def current_caller(role: str | tuple[str, ...] | None = None, *, channel: str = "ui") -> Caller:
     """The signed-in person as a bridge `Caller` (re-read from the database); stops a page they may not see.
 
     Pages only run inside app.py's shell. With a `pages/` folder next to app.py, Streamlit runs a requested
@@ -56,8 +56,9 @@ def current_caller(role: str | None = None, *, channel: str = "ui") -> Caller:
     if state.account is None:
         st.stop()
     caller = get_runtime().users.caller(state.account.email, channel)
-    if role is not None and not caller.has(role):
-        st.error(f"This page needs the {role} role. Ask an admin to grant it on the Admin page.",
+    roles = (role,) if isinstance(role, str) else role
+    if roles and not any(caller.has(r) for r in roles):
+        st.error(f"This page needs the {' or '.join(roles)} role. Ask an admin to grant it on the Admin page.",
                  icon=":material/lock:")
         st.stop()
     return caller

@@ -165,13 +165,13 @@ def test_seller_cannot_open_approvals_or_admin_and_sees_no_other_site(oidc, new_
     page = new_page()
     oidc_sign_in(page, app.url, "seller@demo.local")
     sidebar(page).get_by_role("link", name="Chat").wait_for()
-    assert nav_titles(page) == ["Home", "Chat"]
+    assert nav_titles(page) == ["Home", "Chat", "Ads", "Inventory", "Sales", "Reports"]
     for path, title in (("approvals", "Approvals"), ("admin", "Admin"), ("audit", "Audit log")):
         page.goto(f"{app.url}/{path}")
         sidebar(page).get_by_text("seller@demo.local").wait_for()
         wait_idle(page)
         assert page.get_by_role("heading", name=title, exact=True).count() == 0, path
-        assert nav_titles(page) == ["Home", "Chat"]
+        assert nav_titles(page) == ["Home", "Chat", "Ads", "Inventory", "Sales", "Reports"]
         dialog = page.get_by_role("dialog")
         if dialog.count():  # Streamlit says the page does not exist (for this user it does not)
             screenshot(page, f"seller-{path}-refused")

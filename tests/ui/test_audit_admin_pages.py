@@ -97,7 +97,7 @@ def test_admin_edits_site_safety_limits(app, ui_runtime) -> None:
 def test_home_shows_the_right_links_per_role(app) -> None:
     seller = open_page(app("seller@demo.local"), "home")
     links = [p.proto.label for p in seller.get("page_link")]
-    assert [link.split(" — ")[0] for link in links] == ["Chat"]
+    assert [link.split(" — ")[0] for link in links] == ["Chat", "Ads", "Inventory", "Sales", "Reports"]
     admin = open_page(app("admin@demo.local"), "home")
     labels = [p.proto.label.split(" — ")[0] for p in admin.get("page_link")]
     assert {"Chat", "Approvals", "Audit", "Admin"} <= set(labels)

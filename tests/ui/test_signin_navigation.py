@@ -13,8 +13,8 @@ APP_DIR = Path(APP).parent
 ALL_PAGES = ("home", "chat", "approvals", "ads", "inventory", "sales", "reports", "audit", "admin")
 # What each demo user may open (admin holds every role); dashboards only when their files exist.
 REACHABLE = {
-    "seller@demo.local": {"home", "chat"},
-    "seller-jp@demo.local": {"home", "chat"},
+    "seller@demo.local": {"home", "chat", "ads", "inventory", "sales", "reports"},
+    "seller-jp@demo.local": {"home", "chat", "ads", "inventory", "sales", "reports"},
     "manager@demo.local": {"home", "ads", "inventory", "sales", "reports"},
     "approver@demo.local": {"home", "approvals", "audit"},
     "admin@demo.local": set(ALL_PAGES),
@@ -150,3 +150,13 @@ def test_a_role_without_any_site_is_still_no_access(app, ui_runtime) -> None:
     assert not at.exception
     assert "No access yet" in texts(at) and reachable(at) == set()
     assert not at.sidebar.get("page_link")  # no link to a page the navigation does not offer
+
+
+def test_oidc_identity_without_email_is_refused_clearly(ui_runtime) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets = {"auth": AUTH}
+    at.user = {"is_logged_in": True, "name": "No Mail", "sub": "123"}
+    at.run()
+    assert not at.exception
+    assert any("AUTH_REQUIRED" in e.value and "no email address" in e.value for e in at.error)
+    assert reachable(at) == set()
