@@ -18,7 +18,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 TIMEOUT_MS = 30_000
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open it keeps an asyncio loop running on the main
+# thread, and every later test that starts its own loop (asyncio.run, anyio) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     require_or_skip(CHROMIUM.exists(), "Chromium is not installed (apt-get install -y chromium)")
     try:
