@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJECT_ROOT / "data"
 DEV_APPROVAL_SECRET = "dev-approval-secret-change-me"
+# A placeholder an [auth] cookie_secret must not keep (console/auth.py refuses it).
 DEV_COOKIE_SECRET = "dev-cookie-secret-change-me"
 
 # USD per million tokens: input, output, cache write (5 min), cache read.
@@ -33,7 +34,6 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MARKET_DATABASE_URL", "CONSOLE_MARKET_DATABASE_URL"),
     )
     approval_secret: SecretStr = SecretStr(DEV_APPROVAL_SECRET)
-    cookie_secret: SecretStr = SecretStr(DEV_COOKIE_SECRET)
     admin_emails: list[str] = Field(default_factory=list)
 
     # MCP servers: a path to, or the text of, a Claude-Desktop-style {"mcpServers": {...}} document.
@@ -53,11 +53,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
-        if self.env == "production":
-            if self.approval_secret.get_secret_value() == DEV_APPROVAL_SECRET:
-                raise ValueError("CONSOLE_APPROVAL_SECRET must be set to a strong value when CONSOLE_ENV=production")
-            if self.cookie_secret.get_secret_value() == DEV_COOKIE_SECRET:
-                raise ValueError("CONSOLE_COOKIE_SECRET must be set to a strong value when CONSOLE_ENV=production")
+        # The sign-in cookie secret lives in [auth] of secrets.toml; console/auth.py refuses a weak one.
+        if self.env == "production" and self.approval_secret.get_secret_value() == DEV_APPROVAL_SECRET:
+            raise ValueError("CONSOLE_APPROVAL_SECRET must be set to a strong value when CONSOLE_ENV=production")
         return self
 
     @property

@@ -127,8 +127,8 @@ def _capped(vals: list, k: float, digits: int) -> list:
     clicks = int(round(vals[1] * k))
     orders = min(clicks, int(round(vals[3] * k)))
     units = max(orders, int(round(vals[4] * k))) if orders else 0
-    # Sales follow the orders that survived the cut-off: no order, no sale.
-    sales = round(vals[5] * orders / vals[3], digits) if vals[3] else 0.0
+    # No order left after the cut-off means no sale either.
+    sales = round(vals[5] * k, digits) if orders else 0.0
     return [int(vals[0] * k), clicks, round(vals[2] * k, digits), orders, units, sales]
 
 

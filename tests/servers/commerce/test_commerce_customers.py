@@ -71,10 +71,10 @@ async def test_get_order_unmasked_with_a_grant(commerce):
 @pytest.mark.parametrize(
     ("bad_grant", "message"),
     [
-        (grant("de"), "the PII grant is for site 'de', not 'us'"),
+        (grant("de", ttl_s=86_400), "the PII grant is for site 'de', not 'us'"),
         (sign_pii_grant("forged-secret", site="us", subject="x"), "bad signature"),
         (grant(ttl_s=-10), "expired"),
-        (sign_approval(SECRET, operation_id=1, tool="list_customers", arguments={"site": "us"}), "not a PII grant"),
+        (sign_approval(SECRET, operation_id=1, tool="list_customers", arguments={"site": "us"}, ttl_s=86_400), "not a PII grant"),
         ("garbage", "malformed"),
     ],
 )

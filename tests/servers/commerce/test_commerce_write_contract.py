@@ -7,6 +7,9 @@ from typing import Any
 import pytest
 
 from servers.common.approval import sign_approval, sign_pii_grant
+
+# Parametrised tokens are signed at collection time; a long suite must not outlive the ones meant to be valid.
+DAY = 86_400
 from servers.market.models import InventoryLevel, Variant
 from tests.servers.commerce.calls import approved, ok, refused, snapshot
 from tests.servers.commerce.conftest import SECRET
@@ -61,13 +64,13 @@ async def test_a_token_applies_once_and_a_redelivery_replays(commerce, commerce_
 @pytest.mark.parametrize(
     ("token", "reason"),
     [
-        (sign_approval(SECRET, operation_id=1, tool="update_inventory", arguments=WRITES["update_price"]), "issued for"),
-        (sign_approval(SECRET, operation_id=1, tool="update_price", arguments={**WRITES["update_price"], "price": 1.0}),
+        (sign_approval(SECRET, operation_id=1, tool="update_inventory", arguments=WRITES["update_price"], ttl_s=DAY), "issued for"),
+        (sign_approval(SECRET, operation_id=1, tool="update_price", arguments={**WRITES["update_price"], "price": 1.0}, ttl_s=DAY),
          "does not cover"),
         (sign_approval("another-secret", operation_id=1, tool="update_price", arguments=WRITES["update_price"]),
          "bad signature"),
         (sign_approval(SECRET, operation_id=1, tool="update_price", arguments=WRITES["update_price"], ttl_s=-10), "expired"),
-        (sign_pii_grant(SECRET, site="us", subject="x"), "issued for"),
+        (sign_pii_grant(SECRET, site="us", subject="x", ttl_s=DAY), "issued for"),
         ("not-a-token", "malformed"),
     ],
 )
