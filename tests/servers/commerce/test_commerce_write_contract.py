@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 
 from servers.common.approval import sign_approval, sign_pii_grant
-
-# Parametrised tokens are signed at collection time; a long suite must not outlive the ones meant to be valid.
-DAY = 86_400
 from servers.market.models import InventoryLevel, Variant
 from tests.servers.commerce.calls import approved, ok, refused, snapshot
 from tests.servers.commerce.conftest import SECRET
+
+# Parametrised tokens are signed at collection time; a long suite must not outlive the ones meant to be valid.
+DAY = 86_400
 
 pytestmark = pytest.mark.anyio
 
