@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -14,6 +15,23 @@ from pages.components import empty_state, kpi_tile, render_error
 from pages.state import active_site, get_runtime
 
 TTL, ENTRIES = 300, 64  # dashboards are minutes-fresh; one entry per caller × filters
+
+# Headers people read instead of column names; anything not listed is title-cased ("on_hand" → "On hand").
+LABELS = {"sku": "SKU", "acos": "ACOS", "roas": "ROAS", "tacos": "TACoS", "ctr": "CTR", "cvr": "CVR", "cpc": "CPC",
+          "aov": "AOV", "live_ads": "Live ads", "days_of_supply": "Days of supply", "velocity_per_day": "Units / day",
+          "reorder_quantity": "Reorder qty", "lead_time_days": "Lead time (days)", "at_risk": "At risk",
+          "out_of_stock": "Out of stock", "returned_units": "Returned units", "returns_rate": "Returns rate"}
+
+
+def label(column: str) -> str:
+    return LABELS.get(column) or column.replace("_", " ").capitalize()
+
+
+def table(frame: Any, *, column_config: dict | None = None, **kwargs) -> None:
+    """st.dataframe with readable headers for every column (explicit column_config entries win)."""
+    columns = getattr(frame, "data", frame).columns  # a Styler wraps its frame in .data
+    config = {c: label(str(c)) for c in columns} | (column_config or {})
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config, **kwargs)
 
 
 def site_and_range(caller, *, key: str) -> tuple[str, int]:
@@ -128,7 +146,7 @@ def budget_pacing_panel(caller, site: str, currency: str, *, start: dt.date, end
                f"Early-exhausted campaigns ask for {formatting.money(view.budget_needed, currency)} more; "
                f"under-utilised ones could free {formatting.money(view.budget_freed, currency)}.")
     st.plotly_chart(charts.budget_pacing(view.campaigns, currency=currency, early_hour=view.early_hour), key="ads-pacing")
-    st.dataframe(money_columns(view.campaigns, currency), hide_index=True, width="stretch")
+    table(money_columns(view.campaigns, currency))
 
 
 def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str, ...], acos_target: float | None,
@@ -146,7 +164,7 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
                 st.caption("Nothing found.")
                 continue
             columns = [c for c, _, _ in COLUMNS[alert.kind] if c in alert.frame().columns]
-            st.dataframe(money_columns(alert.frame()[columns], currency), hide_index=True, width="stretch")
+            table(money_columns(alert.frame()[columns], currency))
             if not alert.fix:
                 st.caption("Report only: nothing can be filed for this alert (see the daily report).")
                 continue

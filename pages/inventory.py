@@ -43,13 +43,12 @@ oos = view.items[view.items["out_of_stock"] & (view.items["live_ads"] > 0)]
 if not oos.empty:
     st.subheader(f"Out of stock with live ads ({len(oos)})")
     st.caption("These ads spend money on products nobody can buy.")
-    st.dataframe(oos[["sku", "title", "available", "inbound", "live_ads"]], hide_index=True, width="stretch")
+    kit.table(oos[["sku", "title", "available", "inbound", "live_ads"]])
 
 st.subheader(f"SKUs ({view.total})")
-table = view.items.drop(columns=["variant_id"])
-st.dataframe(
-    table.style.apply(lambda row: ["background-color: #fde2e1" if row["at_risk"] else "" for _ in row], axis=1),
-    hide_index=True, width="stretch",
+skus = view.items.drop(columns=["variant_id"])
+kit.table(
+    skus.style.apply(lambda row: ["background-color: #fde2e1" if row["at_risk"] else "" for _ in row], axis=1),
     column_config={"days_of_supply": st.column_config.NumberColumn("Days of supply", format="%.1f"),
                    "velocity_per_day": st.column_config.NumberColumn("Units / day", format="%.2f"),
                    "reorder_quantity": st.column_config.NumberColumn("Reorder qty")},

@@ -59,11 +59,11 @@ with right:
     else:
         st.plotly_chart(charts.sites_side_by_side(by_site, value="revenue_change", label="Revenue change", percent=True),
                         key="sales-sites")
-        st.dataframe(kit.money_columns(by_site, ""), hide_index=True, width="stretch")
+        kit.table(kit.money_columns(by_site, ""))
 
 for label, frame, key in (("Top products", view.top_products, "top"), ("Bottom products", view.bottom_products, "bottom")):
     st.subheader(label)
-    st.dataframe(kit.money_columns(frame.drop(columns=["product_id"]), view.currency), hide_index=True, width="stretch")
+    kit.table(kit.money_columns(frame.drop(columns=["product_id"]), view.currency))
     kit.download(frame, f"{key}-products-{site}-{start}-{end}.csv", key=f"dl-{key}")
 st.subheader(f"Revenue by {granularity} (data)")
 kit.download(view.series, f"sales-{granularity}-{site}-{start}-{end}.csv", key="dl-series")
