@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from mcp_bridge import errors
 from mcp_bridge.audit import AuditLog
+from mcp_bridge.catalog import visible_to
 from mcp_bridge.errors import ConsoleError, PermissionDenied, SiteScopeRequired
 from mcp_bridge.gate import Gate
 from mcp_bridge.store import Store
@@ -125,7 +126,7 @@ class Bridge:
         spec = self.catalog.get(name)
         if not spec.pinned_ok:
             raise PermissionDenied(f"{name} changed its definition since it was pinned; an admin must accept it first")
-        if name not in {s.name for s in self.catalog.for_caller(caller)}:
+        if not visible_to(caller, spec):
             raise PermissionDenied(f"{caller.user} ({', '.join(sorted(caller.roles)) or 'no roles'}) may not use {name}")
         return spec
 
