@@ -177,3 +177,88 @@ def test_bench_append_reports_a_rate_and_keeps_the_chain(engine: Engine) -> None
     rate = bench_append(engine, writers=4, per_writer=20)
     assert rate > 0
     assert AuditLog(engine).verify() == AuditLog(engine).verify().__class__(ok=True, checked=80)
+
+
+# -- the lean append path (own transaction on the engine's driver connection), on both databases -----------------
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_engine(request: pytest.FixtureRequest, console_url: str) -> Engine:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else console_url
+    migrate_console(url)
+    eng = make_engine(url)
+    yield eng
+    eng.dispose()
+
+
+def test_own_and_session_appends_share_one_chain(any_engine: Engine) -> None:
+    log = AuditLog(any_engine)
+    log.append("tool_call", actor="a", channel="chat", site="us", arguments={"site": "us", "pii_grant": "g"},
+               outcome="ok", duration_ms=2.71828, result_size=10, detail={"source": "chat", "n": [1, 2]})
+    with log.store.write() as s:
+        log.append("proposed", actor="a", channel="chat", site="us", session=s)
+    row = log.append("tool_call", actor="b", channel="cli", outcome="NOT_FOUND", detail={"error": "NOT_FOUND: x"})
+    assert row.id == 3 and len(row.row_hash) == 64
+    assert AuditLog(any_engine).verify() == log.verify().__class__(ok=True, checked=3)
+    first = log.query(event="tool_call", actor="a")[0]
+    assert first.arguments == {"site": "us", "pii_grant": REDACTED} and first.duration_ms == 2.718
+    assert first.detail == {"source": "chat", "n": [1, 2]}
+
+
+def test_threads_on_one_engine_and_another_engine_do_not_fork_the_chain(any_engine: Engine) -> None:
+    """Threads queue on the engine's lock; a second engine (think: another process) queues in the database."""
+    other = make_engine(any_engine.url.render_as_string(hide_password=False))
+    try:
+        rate = bench_append(any_engine, writers=4, per_writer=15)
+        logs = [AuditLog(any_engine), AuditLog(other)]
+        threads = [threading.Thread(target=lambda log=log: [log.append("x", actor="t", channel="job") for _ in range(20)])
+                   for log in logs for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert rate > 0
+        assert logs[1].verify() == logs[1].verify().__class__(ok=True, checked=60 + 80)
+    finally:
+        other.dispose()
+
+
+def test_a_failed_append_leaves_nothing_and_the_next_one_works(any_engine: Engine) -> None:
+    log = AuditLog(any_engine)
+    log.append("a", actor="x", channel="cli")
+    with any_engine.begin() as conn:  # a row squatting on the next id makes the insert fail
+        conn.execute(text("INSERT INTO audit_log (id, at, event, actor, channel, prev_hash, row_hash) "
+                          "VALUES (2, CURRENT_TIMESTAMP, 'squat', 'x', 'cli', 'p', 'h')"))
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        log.append("b", actor="x", channel="cli")
+    with any_engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id = 2"))
+    log.append("b", actor="x", channel="cli")
+    assert log.verify() == log.verify().__class__(ok=True, checked=2)
+
+
+@pytest.mark.postgres
+def test_a_connection_lost_between_appends_is_replaced_without_losing_a_row(postgres_url: str) -> None:
+    migrate_console(postgres_url)
+    eng = make_engine(postgres_url)
+    try:
+        log = AuditLog(eng)
+        log.append("a", actor="x", channel="cli")
+        with eng.begin() as conn:  # the server drops every other session, as a restart or a failover would
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        log.append("b", actor="x", channel="cli")  # the dead connection is noticed before anything was written
+        log.append("c", actor="x", channel="cli")
+        assert log.verify() == log.verify().__class__(ok=True, checked=3)
+        assert [r.event for r in log.query()] == ["c", "b", "a"]
+    finally:
+        eng.dispose()
+
+
+def test_dispose_hands_the_append_connection_back(engine: Engine) -> None:
+    log = AuditLog(engine)
+    log.append("a", actor="x", channel="cli")
+    assert engine.pool.checkedout() == 1  # the append connection stays out between appends
+    engine.dispose()
+    assert engine.pool.checkedout() == 0
+    log.append("b", actor="x", channel="cli")
+    assert log.verify().checked == 2
