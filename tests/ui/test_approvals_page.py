@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from mcp_bridge.types import Source
 from tests.ui.conftest import open_page
 
 
@@ -79,6 +80,34 @@ def test_batch_is_grouped_and_rejected_together(app, make_operation, ui_runtime)
     at.text_input(key=f"reason-batch-{batch}").input("wrong campaign")
     [b for b in at.button if b.form_id == f"reject-batch-{batch}"][0].click().run()
     assert [ui_runtime.bridge.gate.get(op.id).status for op in ops] == ["rejected"] * 3
+
+
+def test_batch_approved_as_a_whole_runs_every_write_once(app, ui_runtime) -> None:
+    """Real proposals (dry-run by the ads server) in one batch; one click runs them all against the market."""
+    bridge, seller = ui_runtime.bridge, ui_runtime.users.caller("seller@demo.local")
+    listed = bridge.call(seller, "ads__list_keywords", {"site": "us", "state": "enabled", "limit": 2},
+                         source=Source("chat", ref="t"))
+    keywords = listed.structured["keywords"][:2]
+    batch = f"chat-{uuid.uuid4().hex[:16]}"
+    source = Source("chat", ref="conversation-1", batch_id=batch, reason="trim bids on high-ACOS keywords")
+    wanted = {k["id"]: round(k["bid"] * 0.9, 2) for k in keywords}
+    ops = [bridge.call(seller, "ads__update_bid", {"site": "us", "keyword_id": kid, "bid": bid}, source=source)
+           for kid, bid in wanted.items()]
+    assert [o.status for o in ops] == ["pending", "pending"], [o.text for o in ops]
+
+    at = open_page(app("approver@demo.local"), "approvals")
+    at.button(key=f"approve-batch-{batch}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"Approved 2 of 2 operations of batch {batch[5:13]}." in [s.value for s in at.success]
+    assert [bridge.gate.get(o.operation_id).status for o in ops] == ["succeeded", "succeeded"]
+    after = bridge.call(seller, "ads__list_keywords", {"site": "us", "state": "enabled", "limit": 50},
+                        source=Source("chat", ref="t")).structured["keywords"]
+    assert {k["id"]: k["bid"] for k in after if k["id"] in wanted} == wanted
+    executed = [r for r in bridge.audit.query(event="executed") if r.detail.get("operation_id") in
+                {o.operation_id for o in ops}]
+    assert len(executed) == 2 and {r.actor for r in executed} == {"approver@demo.local"}
+    at.run()  # the queue no longer shows the batch
+    assert f"approve-batch-{batch}" not in {b.key for b in at.button}
 
 
 def test_edit_and_approve_rejects_invalid_json(app, make_operation, ui_runtime) -> None:
