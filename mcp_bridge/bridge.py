@@ -124,6 +124,8 @@ class Bridge:
             what = f"site {site!r} is outside your scope" if site else "a site is required"
             raise SiteScopeRequired(f"{what}; your sites: {mine}")
         spec = self.catalog.get(name)
+        if not spec.pinned_ok:  # still blocked? (an admin may have accepted it in another process)
+            spec = self.catalog.recheck(name)
         if not spec.pinned_ok:
             raise PermissionDenied(f"{name} changed its definition since it was pinned; an admin must accept it first")
         if not visible_to(caller, spec):

@@ -162,6 +162,18 @@ class Catalog:
             tools[-1]["cache_control"] = {"type": "ephemeral"}
         return tools
 
+    def recheck(self, name: str) -> ToolSpec:
+        """A blocked tool checked against its pin again: an admin may have accepted it in another process."""
+        spec = self.get(name)
+        if spec.pinned_ok:
+            return spec
+        definition = definition_of(name, spec.description, spec.input_schema, spec.annotations)
+        if self.pins.check(spec.server, {name: (spec.tool, definition)})[name].ok:
+            with self._lock:
+                spec = replace(spec, pinned_ok=True)
+                self._specs.setdefault(spec.server, {})[name] = spec
+        return spec
+
     def accept(self, name: str, by: str) -> ToolSpec:
         """Re-pin a changed tool to its current definition (an admin's decision, audited)."""
         spec = self.get(name)

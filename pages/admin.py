@@ -93,6 +93,11 @@ with servers_tab:
                            "Restarts": st.column_config.NumberColumn(format="localized")})
 
 with catalog_tab:
+    st.caption("Each tool's name, description and schema are pinned when first seen; a server that changes one is "
+               "blocked on that tool until an admin accepts the new definition here.")
+    if st.button("Check the servers for changed tools", key="catalog-refresh", icon=":material/sync:"):
+        with st.spinner("Listing the tools of every server…"):
+            act(runtime.bridge.catalog.refresh, "Listed the tools of every server again.")
     try:
         specs = runtime.bridge.catalog.specs()
         for server, message in getattr(runtime.bridge.catalog, "errors", {}).items():

@@ -101,3 +101,37 @@ def test_home_shows_the_right_links_per_role(app) -> None:
     admin = open_page(app("admin@demo.local"), "home")
     labels = [p.proto.label.split(" — ")[0] for p in admin.get("page_link")]
     assert {"Chat", "Approvals", "Audit", "Admin"} <= set(labels)
+
+
+def test_admin_reviews_and_accepts_a_changed_tool_definition(app, ui_runtime) -> None:
+    """A tool whose definition no longer matches its pin is blocked; the admin reads both and accepts it."""
+    from mcp_bridge.pins import ToolPin
+    from mcp_bridge.store import Store
+    from mcp_bridge.types import Source
+
+    name, bridge = "ads__list_profiles", ui_runtime.bridge
+    admin = ui_runtime.users.caller("admin@demo.local")
+    bridge.catalog.specs()  # listed and pinned
+    with Store(ui_runtime.engine).write() as s:  # as if the server had described the tool differently when pinned
+        pin = s.get(ToolPin, name)
+        pin.sha256, pin.definition = "0" * 64, {**pin.definition, "description": "List profiles (the old wording)."}
+    bridge.catalog.refresh("ads")
+    blocked = bridge.call(admin, name, {"site": "us"}, source=Source("cli"))
+    assert (blocked.status, blocked.code) == ("error", "PERMISSION_DENIED") and "changed its definition" in blocked.text
+
+    at = open_page(app("admin@demo.local"), "admin")
+    at.button(key="catalog-refresh").click().run()  # the app's own catalog listed the tools before the change
+    assert "Listed the tools of every server again." in [s.value for s in at.success]
+    assert any("1 tool definition(s) changed since they were pinned" in e.value for e in at.error)
+    assert any(f"**{name}** — pinned by" in m.value for m in at.markdown)
+    shown = [j.value for j in at.json]
+    assert any("the old wording" in str(v) for v in shown)
+    at.button(key=f"accept-{name}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"Accepted {name}." in [s.value for s in at.success]
+    # This process's bridge (another replica, say) notices the acceptance on its next call.
+    assert bridge.call(admin, name, {"site": "us"}, source=Source("cli")).status == "ok"
+    accepted = bridge.audit.query(event="tool_pin_accepted", tool=name, limit=1)[0]
+    assert (accepted.actor, accepted.channel) == ("admin@demo.local", "ui")
+    at.run()
+    assert not any("changed since they were pinned" in e.value for e in at.error)
