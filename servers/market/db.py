@@ -39,12 +39,17 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def migrate(url: str) -> None:
-    """Bring the market schema to the newest migration."""
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration for the market migrations against `url`."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    return cfg
+
+
+def migrate(url: str) -> None:
+    """Bring the market schema to the newest migration."""
+    command.upgrade(alembic_config(url), "head")
 
 
 class MarketDB:

@@ -306,6 +306,56 @@ class ProductImport(Base):
     committed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+# ---------------------------------------------------------------- daily rollups (derived; see servers/market/rollups.py)
+# Sums of the raw rows per day, kept in the same transaction as every write that changes those rows, so the
+# dashboards read thousands of rows instead of a million. Clustered on (site, date, ...) as they are read.
+
+
+class CampaignDailyMetric(Base):
+    """keyword_daily_metrics summed per campaign and day."""
+
+    __tablename__ = "campaign_daily_metrics"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    impressions: Mapped[int] = mapped_column(Integer)
+    clicks: Mapped[int] = mapped_column(Integer)
+    spend: Mapped[float] = mapped_column(Float)
+    sales: Mapped[float] = mapped_column(Float)
+    orders: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class DailySales(Base):
+    """Orders per day placed and order status: count, order totals, units, and returned units (returns not rejected)."""
+
+    __tablename__ = "daily_sales"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the orders' placed_date
+    order_status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    revenue: Mapped[float] = mapped_column(Float)  # sum of orders.total
+    units: Mapped[int] = mapped_column(Integer)
+    returned_units: Mapped[int] = mapped_column(Integer)
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class VariantDailySales(Base):
+    """Order lines per day placed, order status and variant: lines, units, line revenue, returned units."""
+
+    __tablename__ = "variant_daily_sales"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the orders' placed_date
+    order_status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), primary_key=True)
+    lines: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    revenue: Mapped[float] = mapped_column(Float)  # sum of quantity × unit_price
+    returned_units: Mapped[int] = mapped_column(Integer)
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class AppliedWrite(Base):
     """Idempotency ledger: a write with a key already here is answered from here, not applied again."""
 

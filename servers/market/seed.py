@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Integer, delete, func, select
 
 from servers.market.db import make_engine, migrate
 from servers.market.models import Base, Site
+from servers.market.rollups import rebuild_rollups
 from servers.market.seed_words import SITES, SiteSpec
 
 
@@ -186,6 +187,7 @@ def seed_market(url: str, *, scale: str = "demo", seed: int = 7, today: dt.date 
                 seed_ads.seed_ads(ctx, site)
                 seed_commerce.seed_sales(ctx, site)
             out.flush()
+            out.counts.update(rebuild_rollups(conn))
             if engine.dialect.name == "postgresql":
                 _advance_sequences(conn)
         if sqlite:

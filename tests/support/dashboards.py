@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-
 from servers.market.db import MarketDB, migrate
-from servers.market.models import Order, OrderItem, Return
+from servers.market.models import Order
 from tests.support import factories as f
 
 TODAY = dt.date(2026, 11, 21)
@@ -87,9 +85,7 @@ def build_small_market(url: str) -> MarketDB:
         knives = order(14, "delivered", [(knife, 6)])  # $300
         order(10, "paid", [(mat, 20)])  # $400
         order(13, "paid", [(mat, 5)])  # $100
-        item_id = s.scalars(select(OrderItem.id).where(OrderItem.order_id == knives.id)).one()
-        s.add(Return(site_id="us", order_id=knives.id, order_item_id=item_id, quantity=2, reason="dull",
-                     status="confirmed", created_at=NOW))
+        f.make_return(s, knives, quantity=2, reason="dull", status="confirmed", created_at=NOW)
     return db
 
 

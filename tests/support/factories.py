@@ -1,7 +1,8 @@
 """Small row factories for hand-built market data: tests state only what their answer depends on.
 
 Each takes an open session (`MarketDB(url).session()`), adds one row with sensible defaults,
-flushes so the id is known, and returns the model object.
+flushes so the id is known, and returns the model object. Factories of rows the daily rollups sum
+(keyword metrics, orders, returns) refresh the rollups of that day, as the servers' writes do.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servers.market.models import (
@@ -28,11 +30,13 @@ from servers.market.models import (
     OrderItem,
     Product,
     ProductAd,
+    Return,
     Review,
     SearchTermDailyMetric,
     Site,
     Variant,
 )
+from servers.market.rollups import refresh_rollups
 
 DAY = dt.date(2026, 11, 19)  # the last full day when today is 2026-11-20
 NOON = dt.datetime(2026, 11, 19, 12)
@@ -84,9 +88,11 @@ def make_negative(s: Session, campaign: Campaign, *, text: str, match_type: str 
 
 def add_keyword_metrics(s: Session, keyword: Keyword, *, date: dt.date = DAY, impressions: int = 1000, clicks: int = 10,
                         spend: float = 10.0, orders: int = 1, units: int | None = None, sales: float = 30.0) -> KeywordDailyMetric:
-    return _add(s, KeywordDailyMetric(keyword_id=keyword.id, date=date, site_id=keyword.site_id,
-                                      campaign_id=keyword.campaign_id, impressions=impressions, clicks=clicks, spend=spend,
-                                      orders=orders, units=orders if units is None else units, sales=sales))
+    row = _add(s, KeywordDailyMetric(keyword_id=keyword.id, date=date, site_id=keyword.site_id,
+                                     campaign_id=keyword.campaign_id, impressions=impressions, clicks=clicks, spend=spend,
+                                     orders=orders, units=orders if units is None else units, sales=sales))
+    refresh_rollups(s, keyword.site_id, [date])
+    return row
 
 
 def add_search_term(s: Session, campaign: Campaign, ad_group: AdGroup, term: str, *, date: dt.date = DAY,
@@ -155,8 +161,19 @@ def make_order(s: Session, customer: Customer, items: Sequence[tuple[Variant, in
                           total=total, currency=currency))
     for v, q in items:
         s.add(OrderItem(order_id=order.id, site_id=customer.site_id, variant_id=v.id, sku=v.sku, quantity=q, unit_price=v.price))
-    s.flush()
+    refresh_rollups(s, order.site_id, [order.placed_date])
     return order
+
+
+def make_return(s: Session, order: Order, *, variant: Variant | None = None, quantity: int = 1, status: str = "requested",
+                reason: str = "changed mind", created_at: dt.datetime = NOON) -> Return:
+    """A return of `quantity` units of the order's line for `variant` (default: its first line)."""
+    lines = s.scalars(select(OrderItem).where(OrderItem.order_id == order.id).order_by(OrderItem.id)).all()
+    item = next(i for i in lines if variant is None or i.variant_id == variant.id)
+    row = _add(s, Return(site_id=order.site_id, order_id=order.id, order_item_id=item.id, quantity=quantity, reason=reason,
+                         status=status, created_at=created_at))
+    refresh_rollups(s, order.site_id, [order.placed_date])
+    return row
 
 
 def make_review(s: Session, product: Product, *, rating: int = 5, title: str = "Nice", body: str = "Works well.",
