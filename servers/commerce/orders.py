@@ -34,6 +34,7 @@ from servers.common.server import READ, WRITE_DESTRUCTIVE, WRITE_IDEMPOTENT, Mar
 from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, parse_date_range, require_site
 from servers.market.models import Customer, Order, OrderItem, Product, Return, Variant
+from servers.market.rollups import refresh_rollups
 from servers.market.writes import Plan, WriteResult, run_write, write_control
 
 OrderStatus = Literal["pending", "paid", "shipped", "delivered", "cancelled", "returned"]
@@ -104,6 +105,7 @@ def plan_status_change(s: Session, site: str, order_id: OrderId, status: str, ca
         if status == "shipped":
             order.carrier, order.tracking_number = carrier, tracking
             order.shipped_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        refresh_rollups(s, site, [order.placed_date])
 
     shipping = f" via {carrier} {tracking}" if status == "shipped" else ""
     return Plan(

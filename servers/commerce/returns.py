@@ -30,6 +30,7 @@ from servers.common.server import READ, WRITE_DESTRUCTIVE, MarketServer
 from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, parse_date_range, require_site
 from servers.market.models import InventoryLevel, Order, OrderItem, Return
+from servers.market.rollups import refresh_rollups
 from servers.market.writes import Plan, WriteResult, run_write, write_control
 
 ReturnStatus = Literal["requested", "confirmed", "rejected", "refunded"]
@@ -126,6 +127,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                 ret.status, ret.resolved_at = decision, now
                 if inventory is not None:
                     inventory.on_hand, inventory.updated_at = after["on_hand"], now
+                refresh_rollups(s, site, [order.placed_date])  # returned units count by the order's day
 
             order = s.get_one(Order, ret.order_id)
             stock = f", restock {ret.quantity} × {item.sku}" if restock else ""
