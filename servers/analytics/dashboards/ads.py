@@ -29,7 +29,15 @@ from servers.analytics.dashboards.sql import (
 from servers.common.errors import NotFound
 from servers.market import metrics
 from servers.market.db import require_site
-from servers.market.models import AdGroup, Campaign, Keyword, KeywordDailyMetric, Order, SearchTermDailyMetric
+from servers.market.models import (
+    AdGroup,
+    Campaign,
+    CampaignDailyMetric,
+    DailySales,
+    Keyword,
+    KeywordDailyMetric,
+    SearchTermDailyMetric,
+)
 
 
 def ads_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, platform: str | None = None,
@@ -37,46 +45,48 @@ def ads_dashboard(s: Session, *, site: str, start: dt.date, end: dt.date, platfo
                   descending: bool = True, limit: int = 20) -> AdsDashboard:
     """KPIs for the range and the one before it, the daily series, platforms side by side, ranked campaigns."""
     site_row = require_site(s, site)
-    m = KeywordDailyMetric
+    # Everything here reads the daily rollups (one row per campaign-day, per status-day), not the raw rows.
+    m = CampaignDailyMetric
     days = (end - start).days + 1
     prev_end = start - dt.timedelta(days=1)
     prev_start = prev_end - dt.timedelta(days=days - 1)
     filters = campaign_filters(platform, campaign_type, state)
 
     def scan(*columns: Any) -> Select[Any]:
-        """Metric rows of the site; joined to campaigns only when a campaign filter needs it (2M rows at scale)."""
+        """Campaign-day rows of the site; joined to campaigns only when a campaign filter needs it."""
         stmt = select(*columns).select_from(m).where(m.site_id == site)
         return stmt.join(Campaign, Campaign.id == m.campaign_id).where(*filters) if filters else stmt
 
     # The previous range in one plain pass; the current range comes from the per-campaign aggregate below.
-    before = s.execute(scan(*ad_sums()).where(m.date.between(prev_start, prev_end))).one()
+    before = s.execute(scan(*ad_sums(source=m)).where(m.date.between(prev_start, prev_end))).one()
+    sold = DailySales
     now_revenue, before_revenue = s.execute(
-        select(sum_of(Order.total, Order.placed_date >= start), sum_of(Order.total, Order.placed_date < start))
-        .where(Order.site_id == site, Order.placed_date.between(prev_start, end),
-               Order.status.in_(metrics.REVENUE_STATUSES))).one()
+        select(sum_of(sold.revenue, sold.date >= start), sum_of(sold.revenue, sold.date < start))
+        .where(sold.site_id == site, sold.date.between(prev_start, end),
+               sold.order_status.in_(metrics.REVENUE_STATUSES))).one()
 
-    daily_rows = s.execute(scan(m.date, *ad_sums()[:5]).where(m.date.between(start, end)).group_by(m.date).order_by(m.date))
+    daily_rows = s.execute(scan(m.date, *ad_sums(source=m)[:5]).where(m.date.between(start, end)).group_by(m.date).order_by(m.date))
     daily = [AdDay(date=d, impressions=int(i), clicks=int(c), spend=round(sp, 2), sales=round(sa, 2), orders=int(o),
                    acos=metrics.acos(sp, sa)) for d, i, c, sp, sa, o in daily_rows]
 
     # One aggregate per campaign (computed once), read three ways in one statement told apart by `kind`:
     # the ranked campaign rows, the platform rows, and (as window sums on every platform row) the range totals.
     per = (
-        select(m.campaign_id.label("campaign_id"), *(x.label(n) for x, n in zip(ad_sums(), (*AD_SUMS, "units"), strict=True)))
+        select(m.campaign_id.label("campaign_id"), *(x.label(n) for x, n in zip(ad_sums(source=m), (*AD_SUMS, "units"), strict=True)))
         .where(m.site_id == site, m.date.between(start, end)).group_by(m.campaign_id)
         .cte("per_campaign").prefix_with("MATERIALIZED", dialect="sqlite")
     )
-    sums = [func.coalesce(per.c[n], 0) for n in AD_SUMS]
+    totals = [func.coalesce(per.c[n], 0) for n in AD_SUMS]
     joined = select().select_from(Campaign).join(per, per.c.campaign_id == Campaign.id, isouter=True).where(
         Campaign.site_id == site, *filters)
-    rank = rank_expression(rank_by, *sums)
+    rank = rank_expression(rank_by, *totals)
     ranked = joined.add_columns(
-        Campaign.id.label("id"), *sums, func.count().over().label("total"),
+        Campaign.id.label("id"), *totals, func.count().over().label("total"),
         func.row_number().over(order_by=((rank.desc() if descending else rank.asc()).nulls_last(), Campaign.id)).label("rn"),
     ).subquery()
     campaign_part = select(literal("campaign").label("kind"), cast(ranked.c.id, String).label("key"), *list(ranked.c)[1:6],
                            ranked.c.total, ranked.c.rn, *(literal(0) for _ in range(6))).where(ranked.c.rn <= limit)
-    platform_sums = [func.sum(x) for x in (*sums, func.coalesce(per.c.units, 0))]
+    platform_sums = [func.sum(x) for x in (*totals, func.coalesce(per.c.units, 0))]
     platform_part = joined.add_columns(
         literal("platform"), Campaign.platform, *platform_sums[:5], func.count(Campaign.id), literal(0),
         *(func.sum(x).over() for x in platform_sums),

@@ -12,7 +12,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from servers.analytics.dashboards.models import AdKpis
 from servers.market import metrics
-from servers.market.models import Campaign, KeywordDailyMetric
+from servers.market.models import Campaign, CampaignDailyMetric, KeywordDailyMetric
 
 
 class week_start(FunctionElement):  # a SQL function, named like one
@@ -41,8 +41,10 @@ def sum_of(col: Any, when: ColumnElement[bool] | None = None) -> ColumnElement[A
 AD_SUMS = ("impressions", "clicks", "spend", "sales", "orders")
 
 
-def ad_sums(when: ColumnElement[bool] | None = None) -> list[ColumnElement[Any]]:
-    m = KeywordDailyMetric
+def ad_sums(when: ColumnElement[bool] | None = None, *,
+            source: type[KeywordDailyMetric] | type[CampaignDailyMetric] = KeywordDailyMetric) -> list[ColumnElement[Any]]:
+    """Sums of impressions, clicks, spend, sales, orders, units over keyword rows or their per-campaign rollup."""
+    m = source
     return [sum_of(m.impressions, when), sum_of(m.clicks, when), sum_of(m.spend, when), sum_of(m.sales, when),
             sum_of(m.orders, when), sum_of(m.units, when)]
 
