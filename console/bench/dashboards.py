@@ -1,5 +1,8 @@
 """`python -m console bench dashboards [--market-url URL]`: server-side time per dashboard, cold and warm,
-against loading the raw rows into pandas and aggregating there (run it on the `large` seed)."""
+against loading the raw rows into pandas and aggregating there (run it on the `large` seed).
+
+The SQL side of the ads and sales dashboards reads the daily rollup tables (servers/market/rollups.py);
+the pandas side reads the raw keyword metrics and orders, as a notebook would."""
 
 from __future__ import annotations
 
@@ -159,6 +162,19 @@ def measure(url: str, *, warm_runs: int = 10) -> list[dict[str, Any]]:
     return results
 
 
+def rollup_rows(url: str) -> dict[str, int]:
+    """Rows of each daily rollup the SQL side reads, for the benchmarked site (0 when not built: see the hint)."""
+    from servers.market.db import MarketDB
+    from servers.market.rollups import ROLLUPS
+
+    db = MarketDB(url)
+    try:
+        with db.reader() as s:
+            return {m.__tablename__: s.scalar(select(func.count()).select_from(m).where(m.site_id == SITE)) for m in ROLLUPS}
+    finally:
+        db.engine.dispose()
+
+
 def _check(name: str, built: Any, frame: dict[str, Any]) -> str:
     """Both ways must agree on a headline figure, or the comparison is meaningless."""
     if name == "ads":
@@ -174,6 +190,11 @@ def main(args: argparse.Namespace) -> int:
     url = getattr(args, "market_url", None) or Settings().market_database_url
     warm_runs = max(3, min(getattr(args, "iterations", 10) or 10, 20))
     print(f"market: {url}")
+    rollups = rollup_rows(url)
+    print("SQL side: ads and sales read the daily rollups (" + ", ".join(f"{t} {n:,} rows" for t, n in rollups.items())
+          + f" for {SITE}); inventory reads its own small tables; pandas reads the raw rows")
+    if not all(rollups.values()):
+        print("  rollups are empty: run `python -m servers.market migrate` (backfills) or `... rollups rebuild`")
     print(f"site {SITE}, last {DAYS} days; cold = new engine + first query; warm = median of {warm_runs}; "
           "× = pandas ÷ cold")
     print(f"{'':10} {'---------- wall ms ----------':>33}  {'---------- CPU ms -----------':>33}")
