@@ -38,6 +38,7 @@ from mcp_bridge.types import Caller, Source, ToolOutcome
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
+STOPPED_MARK = "[stopped by the user]"
 
 
 class ToolCaller(Protocol):
@@ -98,6 +99,9 @@ class Agent:
         self.conversations.append(conversation_id, role="user", content=[{"type": "text", "text": text}], turn=turn.number)
         try:
             yield from self._rounds(caller, site, turn)
+        except GeneratorExit:  # Stop between two steps: a tool call cut off here gets a placeholder result next turn
+            turn.error_code = "STOPPED"
+            raise
         finally:  # also when the page stops listening half way: the tokens were spent all the same
             self.conversations.record_turn(conversation_id, turn=turn.number, model=self.config.model, rounds=turn.rounds,
                                            usage=turn.usage, error_code=turn.error_code)
@@ -127,9 +131,15 @@ class Agent:
                                                         fixed_tokens=fixed_tokens))
             try:
                 with self.client.messages.stream(**request, messages=messages) as stream:
-                    for event in stream:
-                        if event.type == "text" and event.text:
-                            yield TextDelta(event.text)
+                    streamed: list[str] = []
+                    try:
+                        for event in stream:
+                            if event.type == "text" and event.text:
+                                streamed.append(event.text)
+                                yield TextDelta(event.text)
+                    except GeneratorExit:  # the person pressed Stop (the page stopped listening)
+                        self._stopped(turn, "".join(streamed), getattr(stream, "current_message_snapshot", None))
+                        raise
                     final = stream.get_final_message()
             except Exception as exc:  # every API failure becomes a message; the conversation stays usable
                 log.warning("Messages API call failed: %s", exc)
@@ -155,6 +165,15 @@ class Agent:
                 return
             for call in calls:
                 yield from self._run_tool(caller, call, tool_names, turn)
+
+    def _stopped(self, turn: _Turn, streamed: str, snapshot: Any) -> None:
+        """Keep what was said before Stop (so the next turn can refer to it) and the tokens spent so far."""
+        turn.error_code = "STOPPED"
+        if snapshot is not None and getattr(snapshot, "usage", None) is not None:
+            turn.usage = turn.usage + self._usage(snapshot.usage)
+        if streamed.strip():
+            self.conversations.append(turn.conversation_id, role="assistant", turn=turn.number,
+                                      content=[{"type": "text", "text": f"{streamed.rstrip()} … {STOPPED_MARK}"}])
 
     def _save_result(self, turn: _Turn, call: dict[str, Any], outcome: ToolOutcome) -> None:
         # One message per result: consecutive user messages are merged when the request is built, and a turn

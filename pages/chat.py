@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from contextlib import closing
 
 import streamlit as st
 
@@ -19,6 +21,7 @@ caller = current_caller("seller", channel="chat")
 state = console_state()
 site = active_site()
 STATUS_ICONS = {"ok": ":material/check_circle:", "pending": ":material/pending_actions:", "error": ":material/error:"}
+STOP_WAIT_S = 60.0  # the longest a stopped turn may take to reach its next step (a tool call in flight)
 
 page_header("Chat", f"Working on site {site.upper()} — reads run at once; every change waits for an approver.")
 if chat.offline:
@@ -80,7 +83,17 @@ def steps_view(steps: list[Step]) -> None:
             step_body(step)
 
 
+stopped = state.turn_running  # the last run ended inside a turn: Stop was pressed (or the person left the page)
+if stopped and state.turn_done is not None and not state.turn_done.is_set():
+    # Streamlit starts this run at once; the stopped one saves what was said (and its tokens) at its next step.
+    with st.spinner("Stopping the answer…"):
+        state.turn_done.wait(timeout=STOP_WAIT_S)
 conversations = chat.list_for(caller.user)
+if stopped:
+    state.turn_running = False
+    if state.conversation_id is None and conversations:  # a new conversation's id arrives only at the turn's end
+        state.conversation_id = conversations[0].id
+    st.info("Stopped. What was said so far is kept; ask again, or say \"continue\".", icon=":material/stop_circle:")
 ids = [None, *[c.id for c in conversations]]
 titles = {c.id: f"{c.title[:60]} · {c.updated_at:%b %d %H:%M}" for c in conversations}
 if state.conversation_id not in ids:
@@ -136,33 +149,42 @@ if prompt:
         st.markdown(prompt)
     with st.chat_message("assistant"):
         text, area, steps = "", None, {}
+        # Any click re-runs the page and so ends this run at its next st.* call; the agent then keeps what was said.
+        st.button("Stop", key="chat-stop", icon=":material/stop_circle:", help="Stop this answer")
+        state.turn_running, done = True, threading.Event()
+        state.turn_done = done
         try:
-            for event in chat.run_turn(caller, state.conversation_id, prompt, site=site):
-                if isinstance(event, TextDelta):
-                    area = area or st.empty()
-                    text += event.text
-                    area.markdown(text + "▌")
-                elif isinstance(event, ToolStarted):
-                    if area is not None:
-                        area.markdown(text)
-                    text, area = "", None
-                    steps[event.call_id] = st.status(f"{event.name}…", expanded=False)
-                    steps[event.call_id].json(event.arguments, expanded=1)
-                elif isinstance(event, ToolFinished):
-                    state.tool_durations[event.call_id] = event.duration_ms
-                    box = steps.get(event.call_id) or st.status(event.name)
-                    box.caption(event.summary)
-                    box.update(label=f"{event.name} · {formatting.duration_ms(event.duration_ms)}",
-                               state="error" if event.status == "error" else "complete")
-                elif isinstance(event, OperationProposed):
-                    st.caption(f"Change #{event.operation_id} is waiting for approval.")
-                elif isinstance(event, AgentError):
-                    state.chat_error = event.message
-                elif isinstance(event, TurnDone):
-                    state.conversation_id = event.conversation_id
+            with closing(chat.run_turn(caller, state.conversation_id, prompt, site=site)) as events:
+                for event in events:
+                    if isinstance(event, TextDelta):
+                        area = area or st.empty()
+                        text += event.text
+                        area.markdown(text + "▌")
+                    elif isinstance(event, ToolStarted):
+                        if area is not None:
+                            area.markdown(text)
+                        text, area = "", None
+                        steps[event.call_id] = st.status(f"{event.name}…", expanded=False)
+                        steps[event.call_id].json(event.arguments, expanded=1)
+                    elif isinstance(event, ToolFinished):
+                        state.tool_durations[event.call_id] = event.duration_ms
+                        box = steps.get(event.call_id) or st.status(event.name)
+                        box.caption(event.summary)
+                        box.update(label=f"{event.name} · {formatting.duration_ms(event.duration_ms)}",
+                                   state="error" if event.status == "error" else "complete")
+                    elif isinstance(event, OperationProposed):
+                        st.caption(f"Change #{event.operation_id} is waiting for approval.")
+                    elif isinstance(event, AgentError):
+                        state.chat_error = event.message
+                    elif isinstance(event, TurnDone):
+                        state.conversation_id = event.conversation_id
         except Exception as exc:
+            state.turn_running = False
             render_error(exc)
             st.stop()
+        finally:  # also when Stop ends this run: the next run waits for this
+            done.set()
+        state.turn_running = False
         if area is not None:
             area.markdown(text)
     st.rerun()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -26,6 +27,8 @@ class ConsoleState:
     conversation_id: str | None = None
     tool_durations: dict[str, float] = field(default_factory=dict)  # call id → ms, for steps of past turns
     chat_error: str | None = None  # the last turn's error, shown under the transcript
+    turn_running: bool = False  # set while a chat turn streams; still set on the next run = it was stopped
+    turn_done: threading.Event | None = None  # set once the streaming run has let go of its turn (saved it)
     flash: str | None = None  # a one-shot success message shown after a rerun
 
 

@@ -157,6 +157,41 @@ def test_chat_proposals_approved_and_rejected_show_in_chat_and_audit(console_app
     assert audit.verify().ok
 
 
+def test_stop_ends_a_slow_answer_and_keeps_what_was_said(console_app, messages_stub, new_page) -> None:
+    from tests.support.messages_stub import Reply
+
+    app = console_app(env={"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": messages_stub.base_url})
+    long_answer = "Here is a long look at every campaign on the site, one by one. " * 12
+    messages_stub.reply(Reply(text=long_answer, chunk_delay_s=0.25))  # ~16 s to stream in full
+    messages_stub.text("Continuing from where I stopped.")
+
+    seller = new_page()
+    demo_sign_in(seller, app.url, "seller@demo.local")
+    open_nav(seller, "Chat")
+    seller.get_by_placeholder("Ask about ads, orders or stock…").fill("Walk me through every campaign")
+    seller.keyboard.press("Enter")
+    seller.get_by_text("Here is a long look", exact=False).first.wait_for(timeout=30_000)
+    seller.get_by_role("button", name="Stop").click()
+    seller.get_by_text("Stopped. What was said so far is kept").wait_for(timeout=30_000)
+    wait_idle(seller)
+    screenshot(seller, "chat-stopped")
+    expect(seller.get_by_text("[stopped by the user]", exact=False)).to_have_count(1)
+
+    conversations = Conversations(make_engine(app.console_url))
+    (conversation,) = conversations.list_for("seller@demo.local")
+    kept = conversations.messages(conversation.id)[-1]["content"][0]["text"]
+    assert kept.startswith("Here is a long look") and kept.endswith("[stopped by the user]")
+    assert len(kept) < len(long_answer)
+    assert [t.error_code for t in conversations.turns(conversation.id)] == ["STOPPED"]
+
+    # The same conversation goes on: the next turn sends the kept words back to Claude.
+    seller.get_by_placeholder("Ask about ads, orders or stock…").fill("continue")
+    seller.keyboard.press("Enter")
+    seller.get_by_text("Continuing from where I stopped.").wait_for(timeout=30_000)
+    sent = messages_stub.requests[-1].messages
+    assert sent[1] == {"role": "assistant", "content": [{"type": "text", "text": kept}]}
+
+
 def test_seller_cannot_open_approvals_or_admin_and_sees_no_other_site(oidc, new_page) -> None:
     provider, app = oidc
     conversations = Conversations(make_engine(app.console_url))

@@ -202,3 +202,50 @@ def test_tools_unavailable_is_explained(setup, messages_stub):
     events, conv = turn(agent, None, "hello")
     assert errors(events) == [("UPSTREAM_ERROR", "The tools are not available right now: ads did not start (exit code 1); see the server log")]
     assert messages_stub.requests == []
+
+
+# -- Stop: the page stops listening half way (the person pressed Stop) ------------------------------------------
+
+
+def test_stop_mid_answer_keeps_what_was_said_and_the_tokens(setup, messages_stub):
+    agent, _ = setup
+    messages_stub.text("Your three worst keywords by ACOS are yoga mat, cork block and strap; I would lower all of them.")
+    events = agent.run_turn(SELLER, None, "which keywords waste money?", site="us")
+    said = ""
+    for event in events:
+        if isinstance(event, TextDelta):
+            said += event.text
+            if len(said) >= 24:
+                break
+    events.close()  # what Streamlit does to the loop when Stop interrupts the script
+    conversation = agent.conversations.list_for(SELLER.user)[0]
+    stored = agent.conversations.messages(conversation.id)
+    assert [m["role"] for m in stored] == ["user", "assistant"]
+    kept = stored[1]["content"][0]["text"]
+    assert kept.startswith(said.rstrip()) and kept.endswith("[stopped by the user]")
+    (row,) = agent.conversations.turns(conversation.id)
+    assert row.error_code == "STOPPED" and row.input_tokens + row.cache_write_tokens + row.cache_read_tokens > 0
+
+    messages_stub.text("Picking up where I stopped.")
+    events, same = turn(agent, conversation.id, "go on")
+    assert same == conversation.id and errors(events) == []
+    sent = messages_stub.requests[-1].messages
+    assert sent[1] == {"role": "assistant", "content": [{"type": "text", "text": kept}]}
+
+
+def test_stop_before_a_tool_runs_leaves_it_unrun_and_the_next_turn_valid(setup, messages_stub):
+    agent, bridge = setup
+    messages_stub.tools(("ads__update_bid", {"site": "us", "keyword_id": 7, "bid": 0.8}), text="Lowering the bid.")
+    events = agent.run_turn(SELLER, None, "lower keyword 7 to 0.80", site="us")
+    for event in events:
+        if type(event).__name__ == "ToolStarted":
+            break
+    events.close()
+    assert bridge.calls == []  # stopped before the call: nothing was proposed
+    conversation = agent.conversations.list_for(SELLER.user)[0]
+    assert agent.conversations.turns(conversation.id)[0].error_code == "STOPPED"
+    messages_stub.text("Not changed, as you asked.")
+    events, _ = turn(agent, conversation.id, "never mind")
+    assert errors(events) == []
+    results = messages_stub.requests[-1].tool_results()
+    assert len(results) == 1 and results[0]["is_error"] and "INTERRUPTED" in str(results[0]["content"])

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ class Reply:
     text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     stop_reason: str | None = None
+    chunk_delay_s: float = 0.0  # a pause before each streamed text chunk (a slow answer, to press Stop in)
 
 
 @dataclass
@@ -253,7 +255,8 @@ class MessagesStub:
                     return self._json(reply.status, {"type": "error", "error": error}, reply.headers)
                 message = stub._message(body, reply, recorded)
                 if body.get("stream"):
-                    return self._sse(message, reply if isinstance(reply, ErrorReply) else None)
+                    return self._sse(message, reply if isinstance(reply, ErrorReply) else None,
+                                     reply.chunk_delay_s if isinstance(reply, Reply) else 0.0)
                 return self._json(200, {**message, "content": [_strip_private(b) for b in message["content"]]})
 
             def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -267,7 +270,7 @@ class MessagesStub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _sse(self, message: dict[str, Any], error: ErrorReply | None) -> None:
+            def _sse(self, message: dict[str, Any], error: ErrorReply | None, delay_s: float) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("cache-control", "no-cache")
@@ -275,6 +278,8 @@ class MessagesStub:
                 self.end_headers()
                 self.close_connection = True
                 for event, data in _events(message, error):
+                    if delay_s and data.get("delta", {}).get("type") == "text_delta":
+                        time.sleep(delay_s)
                     self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
                     self.wfile.flush()
 
