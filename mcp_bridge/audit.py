@@ -18,7 +18,7 @@ from sqlalchemy import Engine, String, bindparam, cast, event, func, insert, lit
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mcp_bridge.store import GENESIS_HASH, AuditHead, AuditRow, Store, utcnow
+from mcp_bridge.store import GENESIS_HASH, AuditHead, AuditRow, Store, json_text, utcnow
 
 SECRET_KEYS = ("approval_token", "pii_grant", "api_key", "password", "secret", "token", "authorization", "cookie")
 REDACTED = "[redacted]"
@@ -32,16 +32,16 @@ def _is_secret(key: str) -> bool:
 
 
 def redact(value: Any) -> Any:
-    """A copy with every secret-looking key's value replaced (nested dicts and lists too)."""
+    """A copy with every secret-looking key's value replaced (nested dicts and lists too); keys become strings,
+    as JSON has them, so the canonical form of a copy read back from the database is the same text."""
     if isinstance(value, dict):
-        return {k: REDACTED if _is_secret(str(k)) and v is not None else redact(v) for k, v in value.items()}
+        return {str(k): REDACTED if _is_secret(str(k)) and v is not None else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     return value
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+canonical = json_text  # the one canonical JSON text: hashed here, stored by the engine
 
 
 def row_content(row: AuditRow) -> dict[str, Any]:
@@ -55,12 +55,21 @@ def row_hash(row: AuditRow) -> str:
     return hashlib.sha256(canonical(row_content(row)).encode()).hexdigest()
 
 
+JSON_FIELDS = ("arguments", "detail")
+
+
 def _link(fields: dict[str, Any], last_id: int, last_hash: str) -> dict[str, Any]:
-    """The next row's column values: its id and time, the previous row's hash, and its own."""
+    """The next row's column values (JSON ones as canonical text): its id and time, the previous hash, its own.
+
+    The hash is over the row as it will read back (`row_content`), which is what `verify` recomputes.
+    """
     at = utcnow()
     values = {"id": last_id + 1, "at": at, **fields, "prev_hash": last_hash}
     content = {name: values[name] for name in FIELDS}
     content["at"] = at.isoformat(timespec="microseconds")
+    for name in JSON_FIELDS:
+        if content[name] is not None:
+            content[name] = json.loads(content[name])
     values["row_hash"] = hashlib.sha256(canonical(content).encode()).hexdigest()
     return values
 
@@ -114,8 +123,8 @@ class _DriverStatement:
         self.sql = compiled.string
         self.order = compiled.positiontup  # None for named paramstyles (psycopg's pyformat)
         types = {name: bind.type for name, bind in compiled.binds.items()}
-        self.processors = {name: proc for name, t in types.items()
-                           if (proc := t.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        self.processors = {name: proc for name, t in types.items()  # JSON values arrive as canonical text
+                           if name not in JSON_FIELDS and (proc := t.dialect_impl(dialect).bind_processor(dialect))}
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         values = {k: (self.processors[k](v) if k in self.processors else v) for k, v in values.items()}
@@ -236,12 +245,12 @@ class AuditLog:
                detail: dict[str, Any] | None = None, duration_ms: float | None = None,
                result_size: int | None = None, session: Session | None = None) -> Appended:
         """Add one row; inside `session` (the action's own transaction) when given, else in its own."""
-        # JSON values are stored as they will read back (a round trip through canonical JSON), so hashes agree.
+        # JSON values as canonical text (redacted): what is stored, and what the hash is computed over.
         fields = {
             "event": event, "actor": actor, "channel": channel, "site": site, "tool": tool,
-            "arguments": json.loads(canonical(redact(arguments))) if arguments is not None else None,
+            "arguments": canonical(redact(arguments)) if arguments is not None else None,
             "outcome": outcome,
-            "detail": json.loads(canonical(redact(detail))) if detail is not None else None,
+            "detail": canonical(redact(detail)) if detail is not None else None,
             "duration_ms": round(duration_ms, 3) if duration_ms is not None else None,
             "result_size": result_size,
         }
@@ -250,7 +259,8 @@ class AuditLog:
         last_id, last_hash = self.lock(session)
         values = _link(fields, last_id, last_hash)
         # Prebuilt Core statements, not the unit of work: the lock is held for as short a time as possible.
-        session.execute(_INSERT_ROW, values)
+        session.execute(_INSERT_ROW, {**values, **{k: json.loads(values[k]) if values[k] is not None else None
+                                                   for k in JSON_FIELDS}})
         session.execute(_MOVE_HEAD, {"new_last_id": values["id"], "new_last_hash": values["row_hash"]})
         return Appended(values["id"], values["at"], values["row_hash"])
 

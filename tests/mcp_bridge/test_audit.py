@@ -262,3 +262,25 @@ def test_dispose_hands_the_append_connection_back(engine: Engine) -> None:
     assert engine.pool.checkedout() == 0
     log.append("b", actor="x", channel="cli")
     assert log.verify().checked == 2
+
+
+def test_non_ascii_arguments_are_stored_as_text_and_found_by_search(any_engine: Engine) -> None:
+    log = AuditLog(any_engine)
+    log.append("tool_call", actor="seller-jp@demo.local", channel="chat", site="jp", tool="ads__add_keywords",
+               arguments={"site": "jp", "keywords": [{"text": "ヨガマット", "bid": 90}]}, outcome="ok")
+    with any_engine.connect() as conn:
+        stored = conn.execute(text("SELECT CAST(arguments AS TEXT) FROM audit_log")).scalar_one()
+    assert "ヨガマット" in stored and '"bid":90' in stored  # compact canonical text, not \\u escapes
+    assert [r.id for r in log.query(text="ヨガマット")] == [1]
+
+
+def test_odd_keys_and_values_still_verify(any_engine: Engine) -> None:
+    import datetime as dt
+
+    log = AuditLog(any_engine)
+    log.append("x", actor="a", channel="job", arguments={"ids": (1, 2), 10: "ten", 9: "nine"},
+               detail={"when": dt.date(2026, 11, 20), "ratio": 0.1 + 0.2, "nested": {"b": None, "a": [True]}})
+    row = log.query()[0]
+    assert row.arguments == {"ids": [1, 2], "10": "ten", "9": "nine"}
+    assert row.detail == {"when": "2026-11-20", "ratio": 0.30000000000000004, "nested": {"a": [True], "b": None}}
+    assert log.verify() == log.verify().__class__(ok=True, checked=1)
