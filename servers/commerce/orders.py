@@ -25,6 +25,7 @@ from servers.commerce.arguments import (
     Token,
 )
 from servers.commerce.models import CustomerContact, OrderDetail, OrderItemInfo, OrderList, OrderSummary
+from servers.commerce.order_stock import plan_stock_move
 from servers.commerce.pii import mask_email, mask_phone, pii_allowed
 from servers.commerce.query import count_of, ordered, owned
 from servers.commerce.returns import return_rows
@@ -84,7 +85,25 @@ def contact(customer: Customer, *, unmasked: bool) -> CustomerContact:
 
 
 def plan_status_change(s: Session, site: str, order_id: OrderId, status: str, carrier: str | None, tracking: str | None) -> Plan:
-    """The before → after of one order's status change, refusing transitions the lifecycle does not have."""
+    """The before → after of one order's status change and the stock it moves, refusing what cannot happen.
+
+    Stock follows the seed's meaning of the inventory row: `on_hand` counts the units in the warehouse,
+    `reserved` the part of them held for orders not yet shipped (`available = on_hand - reserved`).
+    The hold is one number per SKU, not a record per order (the seed draws it, 0–2 units; it is not the
+    sum of the open orders), so an order releases what it needs but never more than is held:
+
+    - shipped (from paid): per SKU, `on_hand -= units` and `reserved -= min(units, reserved)`; refused
+      (VALIDATION_FAILED, nothing written) when a SKU has fewer units on hand than the order, or no
+      inventory record at all.
+    - cancelled (from pending or paid; both hold stock, as a placed order does in Shopify): per SKU,
+      `reserved -= min(units, reserved)`; `on_hand` is untouched, the units never left.
+    - paid, delivered, returned: no stock moves. The units left when the order shipped; returned units
+      come back only through `confirm_return(restock=true)`, once someone has seen them.
+
+    The per-SKU rows (`on_hand[SKU]`, `reserved[SKU]`) are in before/after for the approver and are
+    re-checked here at apply time rather than against `expected_before`, so approving several orders
+    of one SKU does not make every one after the first stale.
+    """
     order = owned(s, Order, order_id, site, noun="order", listed_by="list_orders")
     allowed = NEXT_STATUSES.get(order.status, [])
     if status not in allowed:
@@ -99,22 +118,32 @@ def plan_status_change(s: Session, site: str, order_id: OrderId, status: str, ca
         after |= {"carrier": carrier, "tracking_number": tracking}
     elif carrier or tracking:
         raise ValidationFailed("carrier and tracking_number apply only when the status becomes shipped")
+    stock = plan_stock_move(s, order, status)
 
     def apply(s: Session) -> None:
         order.status = status
         if status == "shipped":
             order.carrier, order.tracking_number = carrier, tracking
             order.shipped_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        stock.apply()
         refresh_rollups(s, site, [order.placed_date])
 
     shipping = f" via {carrier} {tracking}" if status == "shipped" else ""
+    units = ", ".join(f"{n} × {sku}" for sku, n in stock.units.items())
+    moved = ""
+    if status == "shipped":
+        moved = f"; ships {units} from stock"
+    elif stock.impact.get("reserved_delta"):
+        moved = f"; releases {-stock.impact['reserved_delta']:g} held unit(s)"
+    impact = {"revenue_delta": -order.total} if status in ("cancelled", "returned") else {}
     return Plan(
         target=f"order #{order.id} {order.number}",
-        before=before,
-        after=after,
-        summary=f"status {order.status} → {status}{shipping}",
-        impact={"revenue_delta": -order.total} if status in ("cancelled", "returned") else {},
+        before=before | stock.before,
+        after=after | stock.after,
+        summary=f"status {order.status} → {status}{shipping}{moved}",
+        impact=impact | stock.impact,
         apply=apply,
+        informational=frozenset(stock.before),
     )
 
 

@@ -51,6 +51,9 @@ class Plan:
     apply: Callable[[Session], int | None]
     summary: str = ""
     impact: dict[str, float] = field(default_factory=dict)
+    # `before` keys shown to the approver but not compared with `expected_before`: side effects the plan
+    # itself re-validates when it runs again at apply time (e.g. stock an order ship moves).
+    informational: frozenset[str] = frozenset()
 
     def changes(self) -> list[Change]:
         keys = list(dict.fromkeys([*self.before, *self.after]))
@@ -131,7 +134,8 @@ def run_write(
         if control.dry_run:
             return result
         if control.expected_before is not None:
-            _check_before(control.expected_before, intended.before, intended.target)
+            checked = {k: v for k, v in control.expected_before.items() if k not in intended.informational}
+            _check_before(checked, intended.before, intended.target)
         result.created_id = intended.apply(session)
         result.applied = True
         if key:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from servers.market.models import InventoryLevel, Order, Return
 from tests.servers.commerce.calls import approved, ok, refused, snapshot
@@ -95,25 +96,34 @@ async def test_list_returns_refuses_an_order_of_another_site(commerce):
     await refused(commerce, "list_returns", "NOT_FOUND", site="us", order_id=6)
 
 
+# (on_hand, reserved) per variant in the hand-built store; conftest lists what each order holds.
+STOCK = {1: (40, 4), 2: (5, 5), 3: (30, 0), 5: (10, 0)}
+
+
 @pytest.mark.parametrize(
-    ("order_id", "status", "extra", "after", "impact"),
+    ("order_id", "status", "extra", "after", "stock_after", "impact", "stock"),
     [
-        (1, "paid", {}, {"status": "paid"}, {}),
-        (1, "cancelled", {}, {"status": "cancelled"}, {"revenue_delta": -25.0}),
-        (2, "cancelled", {}, {"status": "cancelled"}, {"revenue_delta": -52.0}),
+        (1, "paid", {}, {"status": "paid"}, {}, {}, STOCK),
+        (1, "cancelled", {}, {"status": "cancelled"}, {"reserved[MAT-BLU]": 3},
+         {"revenue_delta": -25.0, "reserved_delta": -1.0}, STOCK | {1: (40, 3)}),
+        (2, "cancelled", {}, {"status": "cancelled"}, {"reserved[MAT-BLU]": 3, "reserved[MAT-RED]": 4},
+         {"revenue_delta": -52.0, "reserved_delta": -2.0}, STOCK | {1: (40, 3), 2: (5, 4)}),
         (2, "shipped", {"carrier": "DHL", "tracking_number": "JD0001"},
-         {"status": "shipped", "carrier": "DHL", "tracking_number": "JD0001"}, {}),
-        (3, "delivered", {}, {"status": "delivered"}, {}),
-        (4, "returned", {}, {"status": "returned"}, {"revenue_delta": -50.0}),
+         {"status": "shipped", "carrier": "DHL", "tracking_number": "JD0001"},
+         {"on_hand[MAT-BLU]": 39, "reserved[MAT-BLU]": 3, "on_hand[MAT-RED]": 4, "reserved[MAT-RED]": 4},
+         {"on_hand_delta": -2.0, "reserved_delta": -2.0}, STOCK | {1: (39, 3), 2: (4, 4)}),
+        (3, "delivered", {}, {"status": "delivered"}, {}, {}, STOCK),
+        (4, "returned", {}, {"status": "returned"}, {}, {"revenue_delta": -50.0}, STOCK),
     ],
 )
-async def test_update_order_status_legal_transitions(commerce, store, order_id, status, extra, after, impact):
+async def test_update_order_status_legal_transitions(commerce, store, order_id, status, extra, after, stock_after, impact, stock):
     args = {"site": "us", "order_id": order_id, "status": status, **extra}
     result = await ok(commerce, "update_order_status", **approved(SECRET, "update_order_status", **args))
-    assert (result["after"], result["impact"], result["applied"]) == (after, impact, True)
+    assert (result["after"], result["impact"], result["applied"]) == (after | stock_after, impact, True)
     with store.reader() as s:
         order = s.get_one(Order, order_id)
         assert {k: getattr(order, k) for k in after} == after
+        assert {i.variant_id: (i.on_hand, i.reserved) for i in s.scalars(select(InventoryLevel))} == stock
 
 
 @pytest.mark.parametrize(
@@ -145,13 +155,20 @@ async def test_mark_order_shipped(commerce, store):
     dry = await ok(commerce, "mark_order_shipped", **args, dry_run=True)
     assert dry == {
         "tool": "mark_order_shipped", "site": "us", "target": "order #2 US-1002",
-        "summary": "status paid → shipped via UPS 1Z999AA1", "dry_run": True, "applied": False, "replayed": False,
-        "before": {"status": "paid", "carrier": None, "tracking_number": None},
-        "after": {"status": "shipped", "carrier": "UPS", "tracking_number": "1Z999AA1"},
+        "summary": "status paid → shipped via UPS 1Z999AA1; ships 1 × MAT-BLU, 1 × MAT-RED from stock",
+        "dry_run": True, "applied": False, "replayed": False,
+        "before": {"status": "paid", "carrier": None, "tracking_number": None,
+                   "on_hand[MAT-BLU]": 40, "reserved[MAT-BLU]": 4, "on_hand[MAT-RED]": 5, "reserved[MAT-RED]": 5},
+        "after": {"status": "shipped", "carrier": "UPS", "tracking_number": "1Z999AA1",
+                  "on_hand[MAT-BLU]": 39, "reserved[MAT-BLU]": 3, "on_hand[MAT-RED]": 4, "reserved[MAT-RED]": 4},
         "changes": [{"field": "status", "before": "paid", "after": "shipped"},
                     {"field": "carrier", "before": None, "after": "UPS"},
-                    {"field": "tracking_number", "before": None, "after": "1Z999AA1"}],
-        "created_id": None, "impact": {},
+                    {"field": "tracking_number", "before": None, "after": "1Z999AA1"},
+                    {"field": "on_hand[MAT-BLU]", "before": 40, "after": 39},
+                    {"field": "reserved[MAT-BLU]", "before": 4, "after": 3},
+                    {"field": "on_hand[MAT-RED]", "before": 5, "after": 4},
+                    {"field": "reserved[MAT-RED]", "before": 5, "after": 4}],
+        "created_id": None, "impact": {"on_hand_delta": -2.0, "reserved_delta": -2.0},
     }
     applied = await ok(commerce, "mark_order_shipped", **approved(SECRET, "mark_order_shipped", **args))
     assert applied == {**dry, "dry_run": False, "applied": True}
