@@ -133,7 +133,10 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             stock = f", restock {ret.quantity} × {item.sku}" if restock else ""
             return Plan(target=f"return #{ret.id} of order {order.number} ({ret.quantity} × {item.sku})",
                         before=before, after=after, summary=f"status {ret.status} → {decision}{stock}",
-                        impact=impact, apply=apply)
+                        impact=impact, apply=apply,
+                        # Stock is shown, not compared: other writes (another restock, a ship) may move it
+                        # between the proposal and the approval; the restock adds to the count it finds then.
+                        informational=frozenset({"on_hand"}))
 
         return run_write(db, config.approval_secret, tool="confirm_return", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)

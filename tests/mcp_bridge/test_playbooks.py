@@ -240,11 +240,23 @@ def test_orders_marked_shipped(claude, chat_runtime, seller, messages_stub, mark
     messages_stub.reply(then(propose)).text("Shipping confirmations are pending approval.")
     result = run_turn(claude, seller, "Mark today's paid orders shipped with UPS")
     ops = write_batch(chat_runtime, result, {"mark_order_shipped"})
+    stock_before = dict(market_rows(market_url, "SELECT v.sku, i.on_hand FROM inventory_levels i JOIN variants v "
+                                                "ON v.id = i.variant_id WHERE i.site_id = 'us'"))
     for op in ops:
-        assert op.preview["before"]["status"] == "paid" and op.preview["after"] == {
+        after = op.preview["after"]
+        assert op.preview["before"]["status"] == "paid" and {k: after[k] for k in ("status", "carrier", "tracking_number")} == {
             "status": "shipped", "carrier": "UPS", "tracking_number": op.arguments["tracking_number"]}
+        assert any(k.startswith("on_hand[") for k in after)  # the approver sees the stock it takes
         assert market_rows(market_url, "SELECT status FROM orders WHERE id=:o", o=op.arguments["order_id"]) == [("paid",)]
     approve_once(chat_runtime, ops, market_url)
+    shipped_units: dict[str, int] = {}
+    for op in ops:
+        for sku, units in market_rows(market_url, "SELECT sku, SUM(quantity) FROM order_items WHERE order_id=:o GROUP BY sku",
+                                      o=op.arguments["order_id"]):
+            shipped_units[sku] = shipped_units.get(sku, 0) + units
+    stock_after = dict(market_rows(market_url, "SELECT v.sku, i.on_hand FROM inventory_levels i JOIN variants v "
+                                               "ON v.id = i.variant_id WHERE i.site_id = 'us'"))
+    assert {sku: stock_before[sku] - stock_after[sku] for sku in shipped_units} == shipped_units
     for op in ops:
         assert market_rows(market_url, "SELECT status, carrier, tracking_number FROM orders WHERE id=:o", o=op.arguments["order_id"]) == [
             ("shipped", "UPS", op.arguments["tracking_number"])]

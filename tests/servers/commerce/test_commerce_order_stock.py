@@ -122,3 +122,20 @@ async def test_a_stale_status_still_conflicts(commerce, store):
                          expected_before=stale)
     assert "status was 'pending', is now 'paid'" in text
     assert stock(store) == {1: (40, 4), 2: (5, 5), 3: (30, 0), 5: (10, 0)}
+
+
+async def test_a_restock_proposed_before_a_ship_adds_to_the_stock_it_finds(commerce, store):
+    """Return #1 (2 × MAT-BLU) is proposed at 40 on hand; a ship takes one first; the restock still applies, to 39."""
+    confirm = {"site": "us", "return_id": 1, "decision": "confirmed", "restock": True}
+    dry = await ok(commerce, "confirm_return", **confirm, dry_run=True)
+    assert (dry["before"]["on_hand"], dry["after"]["on_hand"]) == (40, 42)
+    await ok(commerce, "mark_order_shipped", **approved(SECRET, "mark_order_shipped", operation_id=1, **SHIP_2))
+    done = await ok(commerce, "confirm_return", **approved(SECRET, "confirm_return", operation_id=2, **confirm),
+                    expected_before=dry["before"])
+    assert (done["before"]["on_hand"], done["after"]["on_hand"]) == (39, 41)
+    assert stock(store)[1] == (41, 3)
+    # The status is still compared: a refund proposed while the return was requested conflicts once it is confirmed.
+    refund = {**confirm, "decision": "refunded", "restock": False}
+    text = await refused(commerce, "confirm_return", "CONFLICT",
+                         **approved(SECRET, "confirm_return", operation_id=3, **refund), expected_before=dry["before"])
+    assert "status was 'requested', is now 'confirmed'" in text
