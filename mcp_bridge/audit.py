@@ -141,8 +141,8 @@ class _Appender:
     """
 
     def __init__(self, engine: Engine) -> None:
-        self.engine, self.dialect = weakref.ref(engine), engine.dialect  # weak: the registry is keyed by the engine
-        dialect = engine.dialect
+        self.engine = weakref.ref(engine)  # weak: the registry is keyed by the engine
+        self.dialect = dialect = engine.dialect
         self.sqlite = dialect.name == "sqlite"
         self.lock_sql = _DriverStatement(_LOCK_HEAD, dialect).sql
         self.insert = _DriverStatement(_INSERT_ROW, dialect)
