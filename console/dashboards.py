@@ -145,6 +145,7 @@ def campaign_drilldown(bridge: ToolCaller, caller: Caller, *, site: str, campaig
 class InventoryView:
     site: str
     days_threshold: float
+    sold_through: str
     totals: dict[str, int]
     total: int
     items: pd.DataFrame
@@ -155,12 +156,13 @@ class InventoryView:
                 Tile("At risk", count(t["at_risk"]), "", better_when_lower=True),
                 Tile("Out of stock", count(t["out_of_stock"]), "", better_when_lower=True),
                 Tile("OOS with live ads", count(t["out_of_stock_with_live_ads"]), "", better_when_lower=True),
-                Tile("Units to reorder", count(t["reorder_units"]), "")]
+                Tile("Units to reorder", count(t["reorder_units"]), ""),
+                Tile("Units sold, 30 days", count(t["units_sold_30d"]), "")]
 
 
 INVENTORY_COLUMNS = ["variant_id", "sku", "title", "category", "on_hand", "reserved", "available", "inbound",
-                     "velocity_per_day", "lead_time_days", "days_of_supply", "reorder_quantity", "at_risk",
-                     "out_of_stock", "live_ads"]
+                     "velocity_per_day", "sold_7d", "sold_30d", "pace_change", "lead_time_days", "days_of_supply",
+                     "reorder_quantity", "at_risk", "out_of_stock", "live_ads"]
 
 
 def inventory_dashboard(bridge: ToolCaller, caller: Caller, *, site: str, days_threshold: float = 14, safety_days: int = 7,
@@ -170,7 +172,8 @@ def inventory_dashboard(bridge: ToolCaller, caller: Caller, *, site: str, days_t
         "site": site, "days_threshold": days_threshold, "safety_days": safety_days, "only_at_risk": only_at_risk,
         "sort_by": sort_by, "descending": descending, "limit": limit,
     })
-    return InventoryView(site=data["site"], days_threshold=data["days_threshold"], totals=data["totals"],
+    return InventoryView(site=data["site"], days_threshold=data["days_threshold"], sold_through=data["sold_through"],
+                         totals=data["totals"],
                          total=data["total"], items=frame(data["items"], INVENTORY_COLUMNS))
 
 

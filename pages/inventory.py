@@ -29,9 +29,11 @@ except Exception as exc:
     render_error(exc)
     st.stop()
 
-kit.tiles(view.tiles(), per_row=6)
+kit.tiles(view.tiles(), per_row=7)
 st.caption("Reorder = velocity × (lead time + safety days) − on hand − inbound. "
-           "Days of supply = (on hand − reserved) ÷ units sold per day.")
+           "Days of supply = (on hand − reserved) ÷ units sold per day. "
+           f"Sold = units on paid or later orders up to {view.sold_through}; 7-day pace = the last 7 days against the "
+           "velocity (a SKU selling faster than its velocity runs out sooner than its days of supply say).")
 
 if view.items.empty:
     empty_state("No SKUs match", "Turn off “Only SKUs at risk” or raise the threshold to see more SKUs.")
@@ -51,6 +53,9 @@ kit.table(
     skus.style.apply(lambda row: ["background-color: #fde2e1" if row["at_risk"] else "" for _ in row], axis=1),
     column_config={"days_of_supply": st.column_config.NumberColumn("Days of supply", format="%.1f"),
                    "velocity_per_day": st.column_config.NumberColumn("Units / day", format="%.2f"),
+                   "sold_7d": st.column_config.NumberColumn("Sold 7 d"),
+                   "sold_30d": st.column_config.NumberColumn("Sold 30 d"),
+                   "pace_change": st.column_config.NumberColumn("7-day pace", format="percent"),
                    "reorder_quantity": st.column_config.NumberColumn("Reorder qty")},
 )
 kit.download(view.items, f"inventory-{site}.csv", key="dl-inventory")

@@ -1,8 +1,9 @@
 """`python -m console bench dashboards [--market-url URL]`: server-side time per dashboard, cold and warm,
 against loading the raw rows into pandas and aggregating there (run it on the `large` seed).
 
-The SQL side of the ads and sales dashboards reads the daily rollup tables (servers/market/rollups.py);
-the pandas side reads the raw keyword metrics and orders, as a notebook would."""
+The SQL side of the ads and sales dashboards, and the units sold on the inventory one, reads the daily rollup
+tables (servers/market/rollups.py); the pandas side reads the raw keyword metrics, orders and order lines, as a
+notebook would."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def sql_builders(start: dt.date, end: dt.date) -> dict[str, Callable[[Any], Any]
 
     return {
         "ads": lambda s: d.ads_dashboard(s, site=SITE, start=start, end=end, rank_by="acos", limit=20),
-        "inventory": lambda s: d.inventory_dashboard(s, site=SITE, days_threshold=THRESHOLD, safety_days=SAFETY_DAYS),
+        "inventory": lambda s: d.inventory_dashboard(s, site=SITE, today=end + dt.timedelta(days=1),
+                                                     days_threshold=THRESHOLD, safety_days=SAFETY_DAYS),
         "sales": lambda s: d.sales_dashboard(s, site=SITE, start=start, end=end, granularity="day"),
     }
 
@@ -70,7 +72,7 @@ def pandas_ads(conn: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
             "top": campaigns.sort_values("acos", ascending=False).head(20)}
 
 
-def pandas_inventory(conn: Any) -> dict[str, Any]:
+def pandas_inventory(conn: Any, end: dt.date) -> dict[str, Any]:
     inv = pd.read_sql(text(
         "SELECT i.variant_id, i.on_hand, i.reserved, i.inbound, i.velocity_per_day, i.lead_time_days, v.sku, p.title "
         "FROM inventory_levels i JOIN variants v ON v.id = i.variant_id JOIN products p ON p.id = v.product_id "
@@ -79,8 +81,18 @@ def pandas_inventory(conn: Any) -> dict[str, Any]:
         "SELECT pa.variant_id, pa.state, g.state AS group_state, c.state AS campaign_state FROM product_ads pa "
         "JOIN ad_groups g ON g.id = pa.ad_group_id JOIN campaigns c ON c.id = pa.campaign_id WHERE pa.site_id = :site"),
         conn, params={"site": SITE})
+    lines = pd.read_sql(text(
+        "SELECT oi.variant_id, oi.quantity, o.placed_date, o.status FROM orders o JOIN order_items oi ON oi.order_id = o.id "
+        "WHERE o.site_id = :site AND o.placed_date BETWEEN :a AND :b"), conn,
+        params={"site": SITE, "a": end - dt.timedelta(days=29), "b": end})
+    lines = lines[lines["status"].isin(["paid", "shipped", "delivered", "returned"])]
+    recent = lines[pd.to_datetime(lines["placed_date"]) > pd.Timestamp(end - dt.timedelta(days=7))]
     live = ads[(ads["state"] == "enabled") & (ads["group_state"] == "enabled") & (ads["campaign_state"] == "enabled")]
     inv = inv.merge(live.groupby("variant_id").size().rename("live_ads"), on="variant_id", how="left").fillna({"live_ads": 0})
+    inv = inv.merge(lines.groupby("variant_id")["quantity"].sum().rename("sold_30d"), on="variant_id", how="left")
+    inv = inv.merge(recent.groupby("variant_id")["quantity"].sum().rename("sold_7d"), on="variant_id", how="left")
+    inv = inv.fillna({"sold_30d": 0, "sold_7d": 0})
+    inv["pace_change"] = inv["sold_7d"] / 7 / inv["velocity_per_day"].where(inv["velocity_per_day"] > 0) - 1
     inv["available"] = inv["on_hand"] - inv["reserved"]
     inv["days_of_supply"] = (inv["available"] / inv["velocity_per_day"].where(inv["velocity_per_day"] > 0)).where(
         inv["available"] > 0, 0.0)
@@ -88,6 +100,7 @@ def pandas_inventory(conn: Any) -> dict[str, Any]:
     inv["reorder_quantity"] = need.clip(lower=0).round(6).apply(lambda x: int(-(-x // 1)))
     inv["at_risk"] = (inv["available"] <= 0) | (inv["days_of_supply"] < THRESHOLD)
     return {"skus": len(inv), "at_risk": int(inv["at_risk"].sum()), "reorder_units": int(inv["reorder_quantity"].sum()),
+            "sold_30d": int(inv["sold_30d"].sum()),
             "items": inv.sort_values("days_of_supply").head(100)}
 
 
@@ -136,7 +149,7 @@ def measure(url: str, *, warm_runs: int = 10) -> list[dict[str, Any]]:
     probe.engine.dispose()
     pandas_ways = {
         "ads": lambda conn: pandas_ads(conn, start, end),
-        "inventory": pandas_inventory,
+        "inventory": lambda conn: pandas_inventory(conn, end),
         "sales": lambda conn: pandas_sales(conn, start, end),
     }
     results = []
@@ -180,7 +193,8 @@ def _check(name: str, built: Any, frame: dict[str, Any]) -> str:
     if name == "ads":
         same = abs(built.kpis.spend - frame["spend"]) < 0.05
     elif name == "inventory":
-        same = (built.totals.at_risk, built.totals.reorder_units) == (frame["at_risk"], frame["reorder_units"])
+        same = ((built.totals.at_risk, built.totals.reorder_units, built.totals.units_sold_30d)
+                == (frame["at_risk"], frame["reorder_units"], frame["sold_30d"]))
     else:
         same = (round(built.totals.revenue, 2), built.totals.orders) == (frame["revenue"], frame["orders"])
     return "same answer" if same else "DIFFERENT ANSWER"
@@ -191,7 +205,7 @@ def main(args: argparse.Namespace) -> int:
     warm_runs = max(3, min(getattr(args, "iterations", 10) or 10, 20))
     print(f"market: {url}")
     rollups = rollup_rows(url)
-    print("SQL side: ads and sales read the daily rollups (" + ", ".join(f"{t} {n:,} rows" for t, n in rollups.items())
+    print("SQL side: ads, sales and units sold read the daily rollups (" + ", ".join(f"{t} {n:,} rows" for t, n in rollups.items())
           + f" for {SITE}); inventory reads its own small tables; pandas reads the raw rows")
     if not all(rollups.values()):
         print("  rollups are empty: run `python -m servers.market migrate` (backfills) or `... rollups rebuild`")

@@ -84,6 +84,17 @@ def days_of_supply(available: Number, velocity_per_day: Number) -> float | None:
     return float(available) / float(velocity_per_day)
 
 
+def pace_change(sold_last_7_days: Number, velocity_per_day: Number) -> float | None:
+    """How much faster (+) or slower (−) the last 7 days sold than the velocity: (sold ÷ 7) ÷ velocity − 1.
+
+    None when the velocity is 0 (no rate to compare with). +0.5 means selling 50% faster than the
+    velocity the days of supply assume, so the stock runs out sooner than they say.
+    """
+    if velocity_per_day <= 0:
+        return None
+    return float(sold_last_7_days) / 7.0 / float(velocity_per_day) - 1.0
+
+
 def pct_change(current: Number | None, previous: Number | None) -> float | None:
     """(current - previous) / previous; None when there is no previous value or it is 0."""
     if current is None or previous is None or previous == 0:
@@ -169,7 +180,7 @@ def reorder_quantity_sql(velocity_per_day: Any, lead_time_days: Any, safety_days
 
 __all__ = [
     "ANOMALY_THRESHOLD", "REVENUE_STATUSES", "acos", "acos_sql", "aov", "aov_sql", "cpc", "cpc_sql", "ctr",
-    "ctr_sql", "cvr", "cvr_sql", "days_of_supply", "days_of_supply_sql", "is_anomaly", "pct_change",
+    "ctr_sql", "cvr", "cvr_sql", "days_of_supply", "days_of_supply_sql", "is_anomaly", "pace_change", "pct_change",
     "ratio_sql", "reorder_quantity", "reorder_quantity_sql", "returns_rate", "roas", "roas_sql", "safe_ratio",
     "tacos", "tacos_sql", "week_over_week",
 ]

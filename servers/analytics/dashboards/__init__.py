@@ -69,15 +69,15 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         days_threshold: Annotated[float, Field(gt=0, le=365, description="A SKU is at risk under this many days of supply")] = 14,
         safety_days: Annotated[int, Field(ge=0, le=180, description="Safety stock in days added to the lead time")] = 7,
         only_at_risk: bool = False,
-        sort_by: Annotated[Literal["days_of_supply", "reorder_quantity", "velocity_per_day", "available", "sku"],
+        sort_by: Annotated[Literal["days_of_supply", "reorder_quantity", "velocity_per_day", "available", "sku", "sold_30d"],
                            Field(description="Column the SKU list is sorted by")] = "days_of_supply",
         descending: bool = False,
         limit: Limit = 100,
         offset: Annotated[int, Field(ge=0)] = 0,
     ) -> InventoryDashboard:
-        """Stock, days of supply, velocity and reorder suggestions per SKU; at-risk and out-of-stock SKUs with live ads."""
+        """Stock, days of supply, velocity, units sold (7/30 days) and reorder suggestions per SKU; at-risk and out-of-stock SKUs with live ads."""
         with db.reader() as s:
-            return inventory_dashboard(s, site=site, days_threshold=days_threshold, safety_days=safety_days,
+            return inventory_dashboard(s, site=site, today=config.today(), days_threshold=days_threshold, safety_days=safety_days,
                                        only_at_risk=only_at_risk, sort_by=sort_by, descending=descending,
                                        limit=limit, offset=offset)
 

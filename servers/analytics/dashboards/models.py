@@ -129,6 +129,10 @@ class InventoryRow(BaseModel):
     at_risk: bool = Field(description="Days of supply under the threshold (or out of stock)")
     out_of_stock: bool
     live_ads: int = Field(description="Enabled product ads in enabled ad groups of enabled campaigns")
+    sold_7d: int = Field(description="Units on paid, shipped, delivered or returned orders placed in the last 7 days")
+    sold_30d: int = Field(description="The same, in the last 30 days")
+    pace_change: float | None = Field(description="Last 7 days' daily sales ÷ velocity − 1 (+0.5 = selling 50% faster); "
+                                                  "null when the velocity is 0")
 
 
 class InventoryTotals(BaseModel):
@@ -139,10 +143,12 @@ class InventoryTotals(BaseModel):
     out_of_stock: int
     out_of_stock_with_live_ads: int
     reorder_units: int
+    units_sold_30d: int
 
 
 class InventoryDashboard(BaseModel):
     site: str
+    sold_through: dt.date = Field(description="Last day counted in sold_7d and sold_30d (the day before today)")
     days_threshold: float
     safety_days: int
     totals: InventoryTotals

@@ -122,12 +122,16 @@ def test_campaign_drilldown(server):
 def test_inventory_dashboard(server):
     data = call(server, "get_inventory_dashboard", site="us")
     assert data["totals"] == {"skus": 3, "units_on_hand": 130, "units_inbound": 10, "at_risk": 2, "out_of_stock": 1,
-                              "out_of_stock_with_live_ads": 1, "reorder_units": 57}
+                              "out_of_stock_with_live_ads": 1, "reorder_units": 57, "units_sold_30d": 44}
+    assert data["sold_through"] == "2026-11-20"
     rows = {r["sku"]: r for r in data["items"]}
     assert [r["sku"] for r in data["items"]] == ["K-1", "Y-1", "Y-2"]  # shortest supply first, none last
     assert (rows["Y-1"]["days_of_supply"], rows["Y-1"]["reorder_quantity"], rows["Y-1"]["at_risk"], rows["Y-1"]["live_ads"]) == (10, 33, True, 0)
     assert (rows["K-1"]["days_of_supply"], rows["K-1"]["reorder_quantity"], rows["K-1"]["out_of_stock"], rows["K-1"]["live_ads"]) == (0, 24, True, 1)
     assert (rows["Y-2"]["days_of_supply"], rows["Y-2"]["available"], rows["Y-2"]["reorder_quantity"], rows["Y-2"]["at_risk"]) == (None, 90, 0, False)
+    # Sold: the cancelled O2 never counts; O4 (11-10) and O5 (11-13) are in the 30 days but not the last 7.
+    assert {sku: (r["sold_7d"], r["sold_30d"], r["pace_change"]) for sku, r in rows.items()} == {
+        "Y-1": (5, 30, round(5 / 7 / 3 - 1, 4)), "K-1": (14, 14, 0.0), "Y-2": (0, 0, None)}
 
 
 def test_inventory_dashboard_threshold_safety_and_sorting(server):
@@ -137,6 +141,8 @@ def test_inventory_dashboard_threshold_safety_and_sorting(server):
     assert data["totals"]["reorder_units"] == (3 * 14 - 30) + (2 * 10 - 10)
     by_reorder = call(server, "get_inventory_dashboard", site="us", sort_by="reorder_quantity", descending=True)
     assert [r["sku"] for r in by_reorder["items"]] == ["Y-1", "K-1", "Y-2"]
+    by_sold = call(server, "get_inventory_dashboard", site="us", sort_by="sold_30d", descending=True)
+    assert [(r["sku"], r["sold_30d"]) for r in by_sold["items"]] == [("Y-1", 30), ("K-1", 14), ("Y-2", 0)]
 
 
 def test_sales_dashboard_daily(server):

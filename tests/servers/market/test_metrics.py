@@ -33,6 +33,10 @@ from servers.market import metrics as m
         (m.days_of_supply, (-3, 4), 0.0),  # oversold counts as out of stock
         (m.days_of_supply, (20, 0), None),  # never runs out at zero velocity
         (m.days_of_supply, (0, 0), 0.0),
+        (m.pace_change, (21, 2), 0.5),  # 3 a day against a velocity of 2: 50% faster
+        (m.pace_change, (7, 2), -0.5),
+        (m.pace_change, (14, 2), 0.0),
+        (m.pace_change, (5, 0), None),  # no velocity to compare with
         (m.week_over_week, (130, 100), 0.30),
         (m.week_over_week, (50, 100), -0.5),
         (m.week_over_week, (50, 0), None),
