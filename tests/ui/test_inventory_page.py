@@ -10,11 +10,14 @@ def test_inventory_page_shows_supply_risk_and_reorders(dashboard_app):  # noqa: 
     at.selectbox(key="inv-site").set_value("us").run()
     assert not at.exception
     assert [m.label for m in at.metric] == ["SKUs", "Units on hand", "At risk", "Out of stock", "OOS with live ads",
-                                            "Units to reorder"]
+                                            "Units to reorder", "Units sold, 30 days"]
     at_risk = int(at.metric[2].value.replace(",", ""))
-    assert at_risk > 0
+    assert at_risk > 0 and int(at.metric[6].value.replace(",", "")) > 0
     text = page_text(at)
     assert "Out of stock with live ads" in text and "Reorder = velocity × (lead time + safety days)" in text
+    assert "Sold = units on paid or later orders up to 2026-11-20" in text
+    skus = next(d.value for d in at.dataframe if "days_of_supply" in d.value.columns)
+    assert {"sold_7d", "sold_30d", "pace_change"} <= set(skus.columns) and skus["sold_30d"].sum() > 0
     assert len(at.get("plotly_chart")) == 1
     assert at.get("download_button")
     assert "Stock-out risk" in str([e.label for e in at.expander])
