@@ -5,20 +5,23 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
+import sqlite3
 import threading
 import time
 import weakref
 from contextlib import suppress
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import IO, Any
 
 from sqlalchemy import Engine, String, bindparam, cast, event, func, insert, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mcp_bridge.store import GENESIS_HASH, AuditHead, AuditRow, Store, json_text, utcnow
+from mcp_bridge.store import GENESIS_HASH, SQLITE_BUSY_TIMEOUT_MS, AuditHead, AuditRow, Store, json_text, utcnow
 
 SECRET_KEYS = ("approval_token", "pii_grant", "api_key", "password", "secret", "token", "authorization", "cookie")
 REDACTED = "[redacted]"
@@ -56,21 +59,75 @@ def row_hash(row: AuditRow) -> str:
 
 
 JSON_FIELDS = ("arguments", "detail")
+HASHED = sorted(FIELDS)  # the key order of the canonical text a row's hash is computed over
 
 
-def _link(fields: dict[str, Any], last_id: int, last_hash: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Entry:
+    """A row's own columns, serialised once: JSON ones as their canonical (redacted) text, and each column's
+    canonical JSON text, from which the hashed text is assembled without serialising the row again."""
+
+    columns: dict[str, Any]
+    texts: dict[str, str]
+
+    def with_result(self, *, outcome: str | None, duration_ms: float | None, result_size: int | None,
+                    detail: dict[str, Any] | None = None) -> Entry:
+        """The same row with what is known only once the call is over (and `detail`, when given, instead)."""
+        changed: dict[str, Any] = {"outcome": outcome, "duration_ms": _duration(duration_ms), "result_size": result_size}
+        if detail is not None:
+            changed["detail"] = canonical(redact(detail))
+        return Entry({**self.columns, **changed}, {**self.texts, **_texts(changed)})
+
+
+def entry(event: str, *, actor: str, channel: str, site: str | None = None, tool: str | None = None,
+          arguments: dict[str, Any] | None = None, outcome: str | None = None, detail: dict[str, Any] | None = None,
+          duration_ms: float | None = None, result_size: int | None = None) -> Entry:
+    """The row `AuditLog.append` writes for these values (without its id, time and links)."""
+    columns = {
+        "event": event, "actor": actor, "channel": channel, "site": site, "tool": tool,
+        "arguments": canonical(redact(arguments)) if arguments is not None else None,
+        "outcome": outcome,
+        "detail": canonical(redact(detail)) if detail is not None else None,
+        "duration_ms": _duration(duration_ms),
+        "result_size": result_size,
+    }
+    return Entry(columns, _texts(columns))
+
+
+def _duration(duration_ms: float | None) -> float | None:
+    return round(duration_ms, 3) if duration_ms is not None else None
+
+
+def _texts(columns: dict[str, Any]) -> dict[str, str]:
+    # A JSON column's text is already canonical; `null` when absent, as canonical() writes None.
+    return {name: (value if value is not None else "null") if name in JSON_FIELDS else _scalar_text(value)
+            for name, value in columns.items()}
+
+
+def _scalar_text(value: Any) -> str:
+    """canonical(value) for a column's scalar, the common ones without a trip through json.dumps."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)  # json's own (C) string encoder, as dumps uses with ensure_ascii=False
+    if type(value) is int:
+        return int.__repr__(value)
+    return canonical(value)
+
+
+def _link(row: Entry, last_id: int, last_hash: str) -> dict[str, Any]:
     """The next row's column values (JSON ones as canonical text): its id and time, the previous hash, its own.
 
-    The hash is over the row as it will read back (`row_content`), which is what `verify` recomputes.
+    The hash is over the row as it will read back (`row_content`), which is what `verify` recomputes: the same
+    text as canonical(row_content(row)), put together from the columns' own canonical texts.
     """
     at = utcnow()
-    values = {"id": last_id + 1, "at": at, **fields, "prev_hash": last_hash}
-    content = {name: values[name] for name in FIELDS}
-    content["at"] = at.isoformat(timespec="microseconds")
-    for name in JSON_FIELDS:
-        if content[name] is not None:
-            content[name] = json.loads(content[name])
-    values["row_hash"] = hashlib.sha256(canonical(content).encode()).hexdigest()
+    values = {"id": last_id + 1, "at": at, **row.columns, "prev_hash": last_hash}
+    # An ISO time and a hex digest need no escaping: quoted, they are their canonical JSON text.
+    texts = {**row.texts, "id": str(last_id + 1), "at": f'"{at.isoformat(timespec="microseconds")}"',
+             "prev_hash": f'"{last_hash}"'}
+    hashed = "{" + ",".join(f'"{name}":{texts[name]}' for name in HASHED) + "}"
+    values["row_hash"] = hashlib.sha256(hashed.encode()).hexdigest()
     return values
 
 
@@ -122,13 +179,18 @@ class _DriverStatement:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self.order = compiled.positiontup  # None for named paramstyles (psycopg's pyformat)
-        types = {name: bind.type for name, bind in compiled.binds.items()}
-        self.processors = {name: proc for name, t in types.items()  # JSON values arrive as canonical text
-                           if name not in JSON_FIELDS and (proc := t.dialect_impl(dialect).bind_processor(dialect))}
+        self.named = self.order is None
+        # Each parameter with its bind processor, if any (JSON values arrive as canonical text: none for them).
+        self.plan = [(name, None if name in JSON_FIELDS else bind.type.dialect_impl(dialect).bind_processor(dialect))
+                     for name, bind in compiled.binds.items()]
+        if not self.named:
+            by_name = dict(self.plan)
+            self.plan = [(name, by_name[name]) for name in self.order]
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        values = {k: (self.processors[k](v) if k in self.processors else v) for k, v in values.items()}
-        return tuple(values[k] for k in self.order) if self.order else values
+        if self.named:
+            return {name: values[name] if proc is None else proc(values[name]) for name, proc in self.plan}
+        return tuple(values[name] if proc is None else proc(values[name]) for name, proc in self.plan)
 
 
 class _Appender:
@@ -151,14 +213,47 @@ class _Appender:
         self.raw: Any = None
         self.pid = 0
 
-    def append(self, fields: dict[str, Any]) -> Appended:
+    def append(self, row: Entry) -> Appended:
         with self.mutex:
             try:
-                return self._append(fields)
+                return self._append_waiting(row)
             except _StaleConnection:  # nothing was written: one more try on a fresh connection
-                return self._append(fields)
+                return self._append_waiting(row)
 
-    def _append(self, fields: dict[str, Any]) -> Appended:
+    def try_append(self, row: Entry) -> Appended | None:
+        """Append without ever waiting (for the pool's loop thread); None when that would wait: append instead.
+
+        Only on SQLite, where an append is a local write of tens of µs; it would wait when another thread of
+        this process is appending, or another process holds the database's write lock.
+        """
+        if not self.sqlite or not self.mutex.acquire(blocking=False):
+            return None
+        try:
+            return self._append(row)
+        except _StaleConnection:
+            return None
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                return None
+            raise
+        finally:
+            self.mutex.release()
+
+    def _append_waiting(self, row: Entry) -> Appended:
+        """Append, waiting up to the busy timeout for another process's write lock (SQLite's own schedule)."""
+        if not self.sqlite:  # PostgreSQL waits on the head row's lock by itself
+            return self._append(row)
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        for delay in itertools.chain(BUSY_DELAYS_S, itertools.repeat(BUSY_DELAYS_S[-1])):
+            try:
+                return self._append(row)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _append(self, row: Entry) -> Appended:
         raw = self._connection()
         cursor = raw.cursor()
         started = False
@@ -168,7 +263,7 @@ class _Appender:
             cursor.execute(self.lock_sql)
             started = True
             last_id, last_hash = cursor.fetchone()
-            values = _link(fields, last_id, last_hash)
+            values = _link(row, last_id, last_hash)
             cursor.execute(self.insert.sql, self.insert.parameters(values))
             cursor.execute(self.move.sql, self.move.parameters(
                 {"new_last_id": values["id"], "new_last_hash": values["row_hash"]}))
@@ -195,13 +290,26 @@ class _Appender:
             if engine is None:
                 raise RuntimeError("the audit log's engine is gone")
             self.raw, self.pid = engine.raw_connection(), os.getpid()
+            if self.sqlite:  # never wait inside SQLite: `_append_waiting` does, `try_append` must not
+                self.raw.driver_connection.execute("PRAGMA busy_timeout=0")
         return self.raw
 
     def close(self, *_: Any) -> None:
         with self.mutex:
             if self.raw is not None and self.pid == os.getpid():
+                if self.sqlite:  # back to the pool as the engine made it
+                    with suppress(Exception):
+                        self.raw.driver_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
                 self.raw.close()
             self.raw = None
+
+
+# SQLite's own busy handler sleeps like this (sqliteDefaultBusyCallback), then 100 ms at a time.
+BUSY_DELAYS_S = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.025, 0.025, 0.05, 0.05, 0.1)
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 _APPENDERS: weakref.WeakKeyDictionary[Engine, _Appender] = weakref.WeakKeyDictionary()
@@ -245,24 +353,25 @@ class AuditLog:
                detail: dict[str, Any] | None = None, duration_ms: float | None = None,
                result_size: int | None = None, session: Session | None = None) -> Appended:
         """Add one row; inside `session` (the action's own transaction) when given, else in its own."""
-        # JSON values as canonical text (redacted): what is stored, and what the hash is computed over.
-        fields = {
-            "event": event, "actor": actor, "channel": channel, "site": site, "tool": tool,
-            "arguments": canonical(redact(arguments)) if arguments is not None else None,
-            "outcome": outcome,
-            "detail": canonical(redact(detail)) if detail is not None else None,
-            "duration_ms": round(duration_ms, 3) if duration_ms is not None else None,
-            "result_size": result_size,
-        }
+        row = entry(event, actor=actor, channel=channel, site=site, tool=tool, arguments=arguments, outcome=outcome,
+                    detail=detail, duration_ms=duration_ms, result_size=result_size)
         if session is None:
-            return self._appender.append(fields)
+            return self._appender.append(row)
         last_id, last_hash = self.lock(session)
-        values = _link(fields, last_id, last_hash)
+        values = _link(row, last_id, last_hash)
         # Prebuilt Core statements, not the unit of work: the lock is held for as short a time as possible.
         session.execute(_INSERT_ROW, {**values, **{k: json.loads(values[k]) if values[k] is not None else None
                                                    for k in JSON_FIELDS}})
         session.execute(_MOVE_HEAD, {"new_last_id": values["id"], "new_last_hash": values["row_hash"]})
         return Appended(values["id"], values["at"], values["row_hash"])
+
+    def append_entry(self, row: Entry) -> Appended:
+        """Add a row made beforehand with `entry` (serialised while the caller had time), in its own transaction."""
+        return self._appender.append(row)
+
+    def try_append_entry(self, row: Entry) -> Appended | None:
+        """`append_entry` if that needs no waiting, else None (then call `append_entry`)."""
+        return self._appender.try_append(row)
 
     def verify(self, *, batch: int = 5000) -> VerifyResult:
         """Walk the chain from the first row: contiguous ids, linked hashes, recomputed hashes, the head."""

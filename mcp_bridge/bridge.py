@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mcp_bridge import errors
+from mcp_bridge import audit, errors
 from mcp_bridge.audit import AuditLog
 from mcp_bridge.catalog import visible_to
 from mcp_bridge.errors import ConsoleError, PermissionDenied, SiteScopeRequired
@@ -94,7 +94,9 @@ class Bridge:
         """Run a read, or turn a write into a pending operation; never raises for a refused or failed call."""
         name, started = tool_name(name), time.perf_counter()
         args = business_arguments(arguments or {})
-        site = args.get("site")
+        # The audit row is serialised now, while this thread is busy anyway; the result only completes it.
+        row = audit.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
+                          arguments=args, detail={"source": source.kind, "source_ref": source.ref})
         try:
             spec = self._authorize(caller, name, args)
             if spec.is_write:
@@ -102,19 +104,17 @@ class Bridge:
                 return ToolOutcome(name, "pending", f"pending approval #{op.id} ({op.summary})",
                                    structured={"operation_id": op.id, "status": op.status, "preview": op.preview},
                                    operation_id=op.id, batch_id=op.batch_id, duration_ms=_ms(started))
-            outcome = self._read(caller, spec, args, started)
+            outcome, audited = self._read(caller, spec, args, started, row, source)
+            if audited:
+                return outcome
         except ConsoleError as exc:
             outcome = ToolOutcome(name, "error", str(exc), code=exc.code, duration_ms=_ms(started))
+        except _AuditFailed as failed:  # the audit row of a read that arrived could not be written
+            return _withheld(name, started, failed.__cause__ or failed)
         try:
-            self.audit.append("tool_call", actor=caller.user, channel=caller.channel, site=site, tool=name,
-                              arguments=args, outcome=outcome.code or outcome.status, duration_ms=outcome.duration_ms,
-                              result_size=len(outcome.text), detail={"source": source.kind, "source_ref": source.ref,
-                                                                     **({"error": outcome.text} if outcome.code else {})})
+            self.audit.append_entry(_completed(row, outcome, source))
         except Exception as exc:
-            # No audit row, no answer: the caller gets an error instead of the data.
-            log.error("audit append failed for %s", name, exc_info=exc)
-            return ToolOutcome(name, "error", "UPSTREAM_ERROR: the audit log could not be written, so the result is "
-                               "withheld; try again or tell an admin", code="UPSTREAM_ERROR", duration_ms=_ms(started))
+            return _withheld(name, started, exc)
         return outcome
 
     def _authorize(self, caller: Caller, name: str, args: dict[str, Any]) -> ToolSpec:
@@ -132,15 +132,28 @@ class Bridge:
             raise PermissionDenied(f"{caller.user} ({', '.join(sorted(caller.roles)) or 'no roles'}) may not use {name}")
         return spec
 
-    def _read(self, caller: Caller, spec: ToolSpec, args: dict[str, Any], started: float) -> ToolOutcome:
+    def _read(self, caller: Caller, spec: ToolSpec, args: dict[str, Any], started: float, row: audit.Entry,
+              source: Source) -> tuple[ToolOutcome, bool]:
+        """The read's outcome, and whether its audit row is written already (on the pool's loop, as it arrived)."""
         props = (spec.input_schema or {}).get("properties", {})
+        sent = args
         if "pii_grant" in props and PII_ROLES & caller.roles:
-            args = {**args, "pii_grant": sign_pii_grant(self.config.approval_secret, site=args["site"], subject=caller.user)}
-        result = self.pool.call(spec.server, spec.tool, args, timeout=self.config.call_timeout_s, retry=True)
-        if result.is_error:
-            raise error_from_result(result, spec.name)
-        return ToolOutcome(spec.name, "ok", result_text(result), structured=result.structured_content,
-                           duration_ms=_ms(started))
+            sent = {**args, "pii_grant": sign_pii_grant(self.config.approval_secret, site=args["site"], subject=caller.user)}
+
+        def finish(result: Any) -> tuple[ToolOutcome, bool]:
+            if result.is_error:
+                exc = error_from_result(result, spec.name)
+                outcome = ToolOutcome(spec.name, "error", str(exc), code=exc.code, duration_ms=_ms(started))
+            else:
+                outcome = ToolOutcome(spec.name, "ok", result_text(result), structured=result.structured_content,
+                                      duration_ms=_ms(started))
+            try:
+                written = self.audit.try_append_entry(_completed(row, outcome, source))
+            except Exception as exc:
+                raise _AuditFailed from exc
+            return outcome, written is not None
+
+        return self.pool.call_then(spec.server, spec.tool, sent, finish, timeout=self.config.call_timeout_s, retry=True)
 
     # -- WriteRunner: how the gate reaches the servers ---------------------------------------------------------
     def prepare(self) -> None:
@@ -158,6 +171,24 @@ class Bridge:
         if result.is_error:
             raise error_from_result(result, f"{server}__{tool}")
         return structured(result, f"{server}__{tool}")
+
+
+class _AuditFailed(Exception):
+    """A read's audit row failed on the pool's loop: the result must not reach the caller."""
+
+
+def _completed(row: audit.Entry, outcome: ToolOutcome, source: Source) -> audit.Entry:
+    """A tool call's audit row with its outcome (and, for an error, the message the caller saw)."""
+    detail = {"source": source.kind, "source_ref": source.ref, "error": outcome.text} if outcome.code else None
+    return row.with_result(outcome=outcome.code or outcome.status, duration_ms=outcome.duration_ms,
+                           result_size=len(outcome.text), detail=detail)
+
+
+def _withheld(name: str, started: float, exc: BaseException) -> ToolOutcome:
+    # No audit row, no answer: the caller gets an error instead of the data.
+    log.error("audit append failed for %s", name, exc_info=exc)
+    return ToolOutcome(name, "error", "UPSTREAM_ERROR: the audit log could not be written, so the result is "
+                       "withheld; try again or tell an admin", code="UPSTREAM_ERROR", duration_ms=_ms(started))
 
 
 def _ms(started: float) -> float:

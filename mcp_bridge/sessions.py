@@ -154,7 +154,20 @@ class SessionPool:
         With `retry=False` the call is treated as a possible write: once the request may have reached
         the server, a transport failure or timeout raises OutcomeUnknown and nothing is retried.
         """
-        return self._run(self._call, server, tool, arguments or {}, timeout or self.config.call_timeout_s, retry)
+        return self._run(self._call, server, tool, arguments or {}, timeout or self.config.call_timeout_s, retry, None)
+
+    def call_then(
+        self, server: str, tool: str, arguments: dict[str, Any], then: Callable[[CallToolResult], T], *,
+        timeout: float | None = None, retry: bool = False,
+    ) -> T:
+        """`call`, then `then(result)` on the loop thread the moment the result arrives; returns what `then` returns.
+
+        For the short bookkeeping a caller must finish before it may use a result (the bridge's audit row):
+        done there, it runs while the loop thread is still hot instead of after the caller's thread wakes up.
+        `then` must not wait (no locks held by others, no network); what it raises reaches the caller as is,
+        never mistaken for a transport failure, and it runs only for a result that arrived.
+        """
+        return self._run(self._call, server, tool, arguments, timeout or self.config.call_timeout_s, retry, then)
 
     def status(self) -> list[ServerStatus]:
         return [
@@ -340,7 +353,13 @@ class SessionPool:
                     raise UpstreamError(failure.message, server=server) from None
         raise AssertionError("unreachable")
 
-    async def _call(self, server: str, tool: str, arguments: dict[str, Any], timeout: float, retry: bool) -> CallToolResult:
+    async def _call(self, server: str, tool: str, arguments: dict[str, Any], timeout: float, retry: bool,
+                    then: Callable[[CallToolResult], Any] | None) -> Any:
+        result = await self._request(server, tool, arguments, timeout, retry)
+        return result if then is None else then(result)  # outside _request: its failures are not the transport's
+
+    async def _request(self, server: str, tool: str, arguments: dict[str, Any], timeout: float,
+                       retry: bool) -> CallToolResult:
         slot = self._slot(server)
         attempts = 1 + (self.config.read_retries if retry else 0)
         for attempt in range(attempts):

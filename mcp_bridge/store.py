@@ -13,6 +13,7 @@ from sqlalchemy import JSON, DateTime, Engine, Float, Index, Integer, String, Te
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 GENESIS_HASH = "0" * 64
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # how long a SQLite writer waits for another's lock
 
 
 class Base(DeclarativeBase):
@@ -46,7 +47,7 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -155,7 +155,7 @@ def _measure_case(pool: SessionPool, bridged: Callable[..., None] | None, tool: 
     return case
 
 
-def run(target: Settings | str, *, n: int = 300, spawn_n: int = 10, rounds: int = 5) -> dict[str, Any]:
+def run(target: Settings | str, *, n: int = 300, spawn_n: int = 10, rounds: int | None = None) -> dict[str, Any]:
     """Measure every path on one market (a Settings, or a market database URL); returns the figures."""
     settings = target if isinstance(target, Settings) else Settings(market_database_url=target)
     entry = _server_entry(settings)
@@ -164,7 +164,9 @@ def run(target: Settings | str, *, n: int = 300, spawn_n: int = 10, rounds: int 
     with tempfile.TemporaryDirectory(prefix="bench-bridge-") as tmp, SessionPool(config) as pool:
         bridged = _bridge_call(pool, config, Path(tmp))
         try:
-            cases = [_measure_case(pool, bridged[0] if bridged else None, tool, arguments, n=n, rounds=rounds)
+            # Rounds of 10 calls per path: the shared machine's slow spells fall on every path alike.
+            cases = [_measure_case(pool, bridged[0] if bridged else None, tool, arguments, n=n,
+                                   rounds=rounds or max(5, n // 10))
                      for tool, arguments in CASES]
         finally:
             if bridged:

@@ -284,3 +284,27 @@ def test_odd_keys_and_values_still_verify(any_engine: Engine) -> None:
     assert row.arguments == {"ids": [1, 2], "10": "ten", "9": "nine"}
     assert row.detail == {"when": "2026-11-20", "ratio": 0.30000000000000004, "nested": {"a": [True], "b": None}}
     assert log.verify() == log.verify().__class__(ok=True, checked=1)
+
+
+@pytest.mark.parametrize("values", [
+    {"arguments": {"site": "jp", "text": "ヨガマット \"厚手\" \\ 10mm", "bid": 120}, "detail": {"note": "é\n\t\x01\u2028"}},
+    {"arguments": {"big": 1e16, "tiny": 1e-7, "tenth": 0.1, "neg": -0.0, "n": [1, 2.5, None, True, {"z": 1, "a": 2}]}},
+    {"arguments": None, "detail": None, "outcome": None, "site": None, "tool": None, "duration_ms": None},
+    {"arguments": {}, "detail": {"api_key": "sk-ant-secret", "nested": [{"password": "p"}]}, "duration_ms": 12.34567},
+])
+def test_the_hash_written_is_the_hash_verify_recomputes(engine: Engine, values: dict) -> None:
+    """Appends assemble the hashed text from each column's own canonical text; it must be canonical(row) exactly."""
+    from mcp_bridge.audit import entry, row_hash
+
+    log = AuditLog(engine)
+    fields = {"site": "us", "tool": "ads__list_keywords", "outcome": "ok", "duration_ms": 1.0, **values}
+    log.append("tool_call", actor="ünï@demo.local", channel="chat", **fields)
+    later = entry("tool_call", actor="b@demo.local", channel="cli", **fields).with_result(
+        outcome="NOT_FOUND", duration_ms=2.5, result_size=7, detail={"error": "NOT_FOUND: «x»"})
+    log.append_entry(later)
+    assert log.try_append_entry(later) is not None  # nobody else is writing: no waiting needed
+    rows = list(reversed(log.query(limit=10)))
+    assert [r.row_hash for r in rows] == [row_hash(r) for r in rows]
+    assert log.verify().ok and log.verify().checked == 3
+    assert "sk-ant-secret" not in json.dumps([r.detail for r in rows])
+    assert (rows[1].outcome, rows[1].result_size, rows[1].detail) == ("NOT_FOUND", 7, {"error": "NOT_FOUND: «x»"})

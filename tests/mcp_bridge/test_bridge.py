@@ -104,12 +104,47 @@ def _broken_append(*args, **kwargs):
     raise RuntimeError("disk full")
 
 
-def test_no_audit_row_means_no_answer(bridge, callers, monkeypatch) -> None:
+@pytest.fixture
+def failing_audit_inserts(bridge):
+    """The console database itself refuses audit rows (a trigger), whichever path appends them."""
     bridge.catalog.specs()  # the catalog's own pin rows are written before the audit breaks
-    monkeypatch.setattr(bridge.audit, "append", _broken_append)
+    with bridge.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log "
+                             "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    yield
+    with bridge.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER audit_refused")
+
+
+def test_no_audit_row_means_no_answer(bridge, callers, failing_audit_inserts) -> None:
+    before = bridge.audit.verify()
     outcome = bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)
     assert (outcome.status, outcome.code, outcome.structured) == ("error", "UPSTREAM_ERROR", None)
-    assert "audit log could not be written" in outcome.text
+    assert "audit log could not be written" in outcome.text and "site" not in outcome.text
+    assert bridge.audit.verify() == before  # nothing half-written: the chain and its head are as they were
+
+
+def test_a_read_waits_for_another_writer_of_the_console_db_and_is_audited(bridge, callers) -> None:
+    """The row is written on the pool's loop only when that needs no waiting; otherwise the caller waits for it."""
+    import sqlite3
+    import threading
+
+    bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)  # warm: sessions, catalog
+    rows_before = bridge.audit.verify().checked
+    other = sqlite3.connect(bridge.engine.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's write transaction, holding SQLite's write lock
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(
+        bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)))
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive() and not answers  # no row yet, so no answer yet
+    other.execute("COMMIT")
+    other.close()
+    reader.join(10)
+    assert answers[0].status == "ok"
+    assert bridge.audit.verify().ok and bridge.audit.verify().checked == rows_before + 1
+    assert bridge.audit.query(limit=1)[0].tool == "ads__list_profiles"
 
 
 def test_a_proposal_whose_audit_row_fails_is_not_queued(bridge, callers, gate_market_url, monkeypatch) -> None:
