@@ -34,6 +34,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MARKET_DATABASE_URL", "CONSOLE_MARKET_DATABASE_URL"),
     )
     approval_secret: SecretStr = SecretStr(DEV_APPROVAL_SECRET)
+    # A fixed "today" for the market (demos, tests), handed to the bundled servers; None means the real date.
+    market_today: str | None = Field(None, validation_alias=AliasChoices("MARKET_TODAY", "CONSOLE_MARKET_TODAY"))
     admin_emails: list[str] = Field(default_factory=list)
 
     # MCP servers: a path to, or the text of, a Claude-Desktop-style {"mcpServers": {...}} document.
@@ -74,10 +76,12 @@ class Settings(BaseSettings):
 
     def server_env(self) -> dict[str, str]:
         """Environment handed to the bundled servers (they read the same variables)."""
+        # The SDK starts a stdio server with a minimal environment, so what they share must be passed on.
         return {
             "MARKET_DATABASE_URL": self.market_database_url,
             "CONSOLE_APPROVAL_SECRET": self.approval_secret.get_secret_value(),
             "CONSOLE_ENV": self.env,
+            **({"MARKET_TODAY": self.market_today} if self.market_today else {}),
         }
 
 

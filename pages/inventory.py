@@ -29,7 +29,7 @@ except Exception as exc:
     render_error(exc)
     st.stop()
 
-kit.tiles(view.tiles(), per_row=7)
+kit.tiles(view.tiles(), per_row=4)
 st.caption("Reorder = velocity × (lead time + safety days) − on hand − inbound. "
            "Days of supply = (on hand − reserved) ÷ units sold per day. "
            f"Sold = units on paid or later orders up to {view.sold_through}; 7-day pace = the last 7 days against the "

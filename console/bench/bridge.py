@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import statistics
 import subprocess
 import sys
@@ -56,10 +55,7 @@ def _timed(fn: Callable[[], Any], n: int) -> list[float]:
 
 
 def _server_entry(settings: Settings) -> dict[str, Any]:
-    entry = dict(default_mcp_servers(settings)["mcpServers"][SERVER])
-    if os.environ.get("MARKET_TODAY"):
-        entry["env"] = {**entry["env"], "MARKET_TODAY": os.environ["MARKET_TODAY"]}
-    return entry
+    return dict(default_mcp_servers(settings)["mcpServers"][SERVER])  # MARKET_TODAY, when set, goes along
 
 
 def _console_engine(directory: Path, name: str) -> Any:

@@ -59,3 +59,13 @@ def test_claude_enabled_only_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
     assert Settings().claude_enabled is True
     assert "sk-test" not in repr(Settings())
+
+
+def test_a_fixed_market_today_reaches_the_bundled_servers(monkeypatch) -> None:
+    """The SDK gives a stdio server only a minimal environment: MARKET_TODAY must be passed on explicitly."""
+    monkeypatch.setenv("MARKET_TODAY", "2026-11-21")
+    servers = Settings().mcp_servers_config["mcpServers"]
+    assert {name: entry["env"].get("MARKET_TODAY") for name, entry in servers.items()} == {
+        "ads": "2026-11-21", "commerce": "2026-11-21", "analytics": "2026-11-21"}
+    monkeypatch.delenv("MARKET_TODAY")
+    assert "MARKET_TODAY" not in Settings().server_env()
