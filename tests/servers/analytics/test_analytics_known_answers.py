@@ -1,4 +1,4 @@
-"""Every analytics tool against a tiny hand-built market whose answers are worked out by hand.
+"""Every analytics tool against a tiny hand-built market whose answers are worked out by hand (SQLite and PostgreSQL).
 
 Today is 2026-11-20. Site us (USD, ACOS target 0.30). All ads numbers are on 2026-11-19 unless said.
   Campaign A 'Manual' amazon SP manual, budget 10, ad group ag1:
@@ -33,7 +33,7 @@ from mcp import Client
 
 from servers.analytics.server import build_server
 from servers.common.config import ServerConfig
-from servers.market.db import MarketDB
+from servers.market.db import MarketDB, migrate
 from servers.market.models import AppliedWrite
 from tests.support import factories as f
 
@@ -105,10 +105,16 @@ def build_known_market(url: str) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture
-def known(empty_market_url: str) -> tuple[ServerConfig, dict[str, int]]:
-    ids = build_known_market(empty_market_url)
-    cfg = ServerConfig(market_database_url=empty_market_url, approval_secret="test-secret", today_override=dt.date(2026, 11, 20))
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def known(request: pytest.FixtureRequest) -> tuple[ServerConfig, dict[str, int]]:
+    """The market above on SQLite and on PostgreSQL: the finders' SQL must give the same answers on both."""
+    if request.param == "sqlite":
+        url = request.getfixturevalue("empty_market_url")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        migrate(url)
+    ids = build_known_market(url)
+    cfg = ServerConfig(market_database_url=url, approval_secret="test-secret", today_override=dt.date(2026, 11, 20))
     return cfg, ids
 
 

@@ -1,4 +1,5 @@
-"""Known-answer tests of the dashboard tools on the hand-built market of tests/support/dashboards.py."""
+"""Known-answer tests of the dashboard tools on the hand-built market of tests/support/dashboards.py,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ from servers.common.server import MarketServer
 from tests.support.dashboards import TODAY, build_small_market
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> MarketServer:
-    url = f"sqlite:///{tmp_path_factory.mktemp('dash') / 'market.db'}"
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request, tmp_path_factory) -> MarketServer:
+    """The dashboard tools on the hand-built market, on SQLite and on PostgreSQL (each dialect's own SQL)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('dash') / 'market.db'}"
+    else:
+        url = request.getfixturevalue("postgres_cluster").create_database("dashboards_known_answers")
     db = build_small_market(url)
     mcp = MarketServer("analytics-dashboards-test")
     dashboards.register(mcp, db, ServerConfig(market_database_url=url, approval_secret="s", today_override=TODAY))
