@@ -49,6 +49,9 @@ if not oos.empty:
 
 st.subheader(f"SKUs ({view.total})")
 skus = view.items.drop(columns=["variant_id"])
+# What decides a reorder first, the detail after (the CSV keeps every column in its own order).
+first = ["sku", "title", "available", "days_of_supply", "reorder_quantity", "velocity_per_day", "sold_7d", "sold_30d",
+         "pace_change"]
 kit.table(
     skus.style.apply(lambda row: ["background-color: #fde2e1" if row["at_risk"] else "" for _ in row], axis=1),
     column_config={"days_of_supply": st.column_config.NumberColumn("Days of supply", format="%.1f"),
@@ -57,6 +60,7 @@ kit.table(
                    "sold_30d": st.column_config.NumberColumn("Sold 30 d"),
                    "pace_change": st.column_config.NumberColumn("7-day pace", format="percent"),
                    "reorder_quantity": st.column_config.NumberColumn("Reorder qty")},
+    column_order=[*first, *(c for c in skus.columns if c not in first)],
 )
 kit.download(view.items, f"inventory-{site}.csv", key="dl-inventory")
 

@@ -26,9 +26,11 @@ from mcp_bridge.sessions import SessionPool
 from mcp_bridge.types import BridgeConfig, Caller, Source
 
 SERVER = "ads"
-# A light read (what the bridge itself adds is most visible) and a filtered, aggregating one (a real question).
+# A light read (what the bridge itself adds is most visible), a small one, and a filtered, aggregating one (a real
+# question: most reads at `large` scale aggregate 30 days of metrics and take the server ~100 ms).
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("list_profiles", {"site": "us"}),
+    ("get_regions", {"site": "us"}),
     ("list_keywords", {"site": "us", "min_acos": 0.3, "sort_by": "acos", "descending": True, "limit": 50}),
 ]
 TARGET_P50_RATIO, TARGET_P99_MS = 1.2, 10.0

@@ -10,7 +10,7 @@ from console.bench import bridge as bench
 @pytest.mark.slow
 def test_the_bridge_benchmark_measures_every_path(market_url: str) -> None:
     result = bench.run(market_url, n=10, spawn_n=1, rounds=2)
-    assert [c["tool"] for c in result["cases"]] == ["list_profiles", "list_keywords"]
+    assert [c["tool"] for c in result["cases"]] == ["list_profiles", "get_regions", "list_keywords"]
     for case in result["cases"]:
         assert {"bare", "pool", "bridge"} <= set(case) and case["pool"]["n"] == 10
         assert case["pool_over_bare_p50"] > 0 and case["bridge_over_bare_p50"] > 0
