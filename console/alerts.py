@@ -18,7 +18,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "budget_exhausted": ("Budget exhausted early", "Raise the budget 25%, moved from under-utilised campaigns when there are any"),
     "wasted_spend": ("Wasted spend", "Pause keywords without orders; cut the bid 50% where ACOS is over 100%"),
     "harvest": ("Harvestable search terms", "Add as exact keyword at 1.2× average CPC, and negative exact in the auto campaign"),
-    "stock_out_risk": ("Stock-out risk", ""),
+    "stock_out_risk": ("Stock-out risk", "Place the suggested reorder: add it to the SKU's inbound units"),
     "oos_live_ads": ("Out of stock with live ads", "Pause the SKU's product ads"),
     "low_star_reviews": ("Low-star reviews", ""),
 }
@@ -179,9 +179,15 @@ def plan_fixes(kind: str, site: str, items: list[dict[str, Any]], *, action: str
             calls.append(FixCall("ads__pause_product_ads", {"site": site, "sku": it["sku"]},
                                  f"SKU {it['sku']} is out of stock with {int(_num(it, 'live_ads', default=1))} live ads"))
     elif kind == "stock_out_risk":
-        notes += [f"reorder {int(it['reorder_quantity'])} × {it['sku']} ({_days(it)})" for it in items
-                  if _num(it, "reorder_quantity", default=0) > 0]
-        notes.append("no write tool places purchase orders: the reorder suggestions go into the report")
+        for it in items:
+            quantity = int(_num(it, "reorder_quantity", default=0))
+            if quantity <= 0:
+                notes.append(f"{it['sku']}: {_days(it)}, but inbound stock already covers the lead time")
+                continue
+            why = f"reorder {quantity} × {it['sku']} ({_days(it)}, lead time {int(_num(it, 'lead_time_days', default=0))} d)"
+            calls.append(FixCall("commerce__update_inventory",
+                                 {"site": site, "variant_id": int(it["variant_id"]), "add_inbound": quantity,
+                                  "reason": why[:200]}, why))
     elif kind in KINDS:
         notes.append(f"{KINDS[kind][0]} is reported only; there is nothing to file")
     else:

@@ -153,10 +153,6 @@ def daily_markdown(findings: list[SiteFindings], fixes: FixResult | None, *, run
         if fixes.refused:
             out += ["Refused by the site's policy (not filed):", ""]
             out += [f"- {what}: {why}" for what, why in fixes.refused[:MAX_ROWS]] + [""]
-    reorder = [n for n in (fixes.notes if fixes else []) if n.startswith("reorder ")]
-    if reorder:
-        out += ["## Reorder suggestions", "", "No tool places purchase orders; hand these to purchasing:", ""]
-        out += [f"- {n}" for n in reorder] + [""]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -92,17 +92,23 @@ def test_wasted_spend_follows_the_finders_suggestion_and_negates_search_terms():
     assert [c.tool for c in calls] == ["ads__pause_keyword", "ads__create_negative"]
 
 
-def test_out_of_stock_with_live_ads_pauses_product_ads_and_stock_risk_only_reports():
+def test_out_of_stock_with_live_ads_pauses_product_ads_and_stock_risk_places_the_reorder():
     calls, _ = plan_fixes("oos_live_ads", "us", [{"sku": "K-1", "live_ads": 2}])
     assert [(c.tool, c.arguments) for c in calls] == [("ads__pause_product_ads", {"site": "us", "sku": "K-1"})]
     calls, notes = plan_fixes("stock_out_risk", "us", [
-        {"sku": "Y-1", "reorder_quantity": 33, "days_of_supply": 10.0, "out_of_stock": False},
-        {"sku": "K-1", "reorder_quantity": 24, "days_of_supply": 0.0, "out_of_stock": True},
-        {"sku": "Z-9", "reorder_quantity": 0, "days_of_supply": 40.0, "out_of_stock": False},
+        {"variant_id": 1, "sku": "Y-1", "reorder_quantity": 33, "days_of_supply": 10.0, "out_of_stock": False,
+         "lead_time_days": 14},
+        {"variant_id": 2, "sku": "K-1", "reorder_quantity": 24, "days_of_supply": 0.0, "out_of_stock": True,
+         "lead_time_days": 10},
+        {"variant_id": 9, "sku": "Z-9", "reorder_quantity": 0, "days_of_supply": 4.0, "out_of_stock": False},
     ])
-    assert calls == []
-    assert notes[:2] == ["reorder 33 × Y-1 (10.0 days of supply)", "reorder 24 × K-1 (out of stock)"]
-    assert "no write tool places purchase orders" in notes[2]
+    assert [(c.tool, c.arguments) for c in calls] == [
+        ("commerce__update_inventory", {"site": "us", "variant_id": 1, "add_inbound": 33,
+                                        "reason": "reorder 33 × Y-1 (10.0 days of supply, lead time 14 d)"}),
+        ("commerce__update_inventory", {"site": "us", "variant_id": 2, "add_inbound": 24,
+                                        "reason": "reorder 24 × K-1 (out of stock, lead time 10 d)"}),
+    ]
+    assert notes == ["Z-9: 4.0 days of supply, but inbound stock already covers the lead time"]
     for kind in ("low_star_reviews", "sales_anomaly"):
         assert plan_fixes(kind, "us", [{"rating": 1}])[0] == []
     with pytest.raises(ValueError):

@@ -56,14 +56,14 @@ def test_daily_run_finds_every_category_and_files_a_batch_an_approver_can_approv
     assert run.summary["sites"] == ["de", "jp", "us"] and run.summary["summarised_by"] == "template"
     assert result.path == tmp_path / "reports" / run.filename and result.path.read_text() == run.markdown
     assert "## Proposed fixes" in run.markdown and f"batch `{run.batch_id}`" in run.markdown
-    assert "## Reorder suggestions" in run.markdown
+    assert "_Fix_: Place the suggested reorder: add it to the SKU's inbound units." in run.markdown
 
     pending = ops_runtime.bridge.gate.list(batch_id=run.batch_id, limit=1000)
     assert len(pending) == run.summary["proposed"] > 0
     assert {op.status for op in pending} == {"proposed"}
     assert {op.source_kind for op in pending} == {"job"} and {op.source_ref for op in pending} == {run.id}
     assert {op.tool for op in pending} >= {"update_bid", "pause_keyword", "create_keyword", "create_negative",
-                                           "update_campaign", "pause_product_ads"}
+                                           "update_campaign", "pause_product_ads", "update_inventory"}
     assert all(op.preview["before"] is not None and op.reason for op in pending)
 
     approver = ops_runtime.users.caller("approver@demo.local", "ui")
@@ -73,6 +73,11 @@ def test_daily_run_finds_every_category_and_files_a_batch_an_approver_can_approv
     paused = [op.arguments["sku"] for op in pending if op.tool == "pause_product_ads"]
     states = market_value(market_url, "SELECT DISTINCT state FROM product_ads WHERE sku = :sku", sku=paused[0])
     assert states == [("paused",)]
+    reorder = next(op for op in pending if op.tool == "update_inventory")
+    inbound = market_value(market_url, "SELECT inbound FROM inventory_levels WHERE variant_id = :v",
+                           v=reorder.arguments["variant_id"])
+    assert inbound == [(reorder.preview["after"]["inbound"],)]
+    assert reorder.preview["after"]["inbound"] - reorder.preview["before"]["inbound"] == reorder.arguments["add_inbound"]
 
 
 def test_one_site_without_proposals(ops_runtime):

@@ -47,15 +47,15 @@ def test_md_table_formats_money_percent_and_escapes_pipes():
 
 
 def test_daily_markdown_has_every_section_and_the_batch():
-    fixes = FixResult(batch_id="daily-abc", proposed=3, refused=[("bid 1.00 → 0.30", "VALIDATION_FAILED: limit")],
-                      notes=["reorder 33 × Y-1 (10.0 days of supply)"])
+    fixes = FixResult(batch_id="daily-abc", proposed=3, refused=[("bid 1.00 → 0.30", "VALIDATION_FAILED: limit")])
     md = daily_markdown(findings(), fixes, run_id="daily-1", user="daily-ops@system", today=TODAY)
     assert md.startswith("# Daily operations — 2026-11-21 (US, JP)\n")
     for text in ("## Summary", "- **Sales anomaly**: 1 (US)", "- **Wasted spend**: 1 (JP)",
                  "## US (USD, ACOS target 30%)", "### ACOS over target (1)", "| yoga \\| mat | Yoga | $50.00 | $100.00 | 50.0% | $1.20 |",
                  "## JP (JPY, ACOS target 25%)", "| 猫 | — | ¥3,200 | 0 | — |", "> **Check failed**: reviews check: UPSTREAM_ERROR: timeout",
                  "### Low-star reviews (0)", "**3** operations are waiting for approval as batch `daily-abc`",
-                 "- bid 1.00 → 0.30: VALIDATION_FAILED: limit", "## Reorder suggestions", "- reorder 33 × Y-1"):
+                 "- bid 1.00 → 0.30: VALIDATION_FAILED: limit", "| Y-1 | Mat | 30 | 10.0 | 33 |",
+                 "_Fix_: Place the suggested reorder: add it to the SKU's inbound units."):
         assert text in md, text
     assert "| Kitchen (category, week) | $400.00 | $1,000.00 | -60.0% |" in md
 

@@ -40,3 +40,13 @@ def test_seller_pauses_ads_of_out_of_stock_skus(dashboard_app):  # noqa: F811
     at.button(key="fix-oos_live_ads").click().run()
     assert not at.exception
     assert "operations filed as batch" in at.success[0].value
+
+
+def test_seller_files_the_reorders_of_skus_at_risk(dashboard_app):  # noqa: F811
+    at = dashboard_app("seller@demo.local", "inventory")
+    at.selectbox(key="inv-site").set_value("us").run()
+    at_risk = int(at.metric[2].value.replace(",", ""))
+    at.button(key="fix-stock_out_risk").click().run()
+    assert not at.exception
+    filed = at.success[0].value
+    assert "operations filed as batch" in filed and int(filed.split()[0]) <= at_risk
