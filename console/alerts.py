@@ -20,12 +20,14 @@ KINDS: dict[str, tuple[str, str]] = {
     "harvest": ("Harvestable search terms", "Add as exact keyword at 1.2× average CPC, and negative exact in the auto campaign"),
     "stock_out_risk": ("Stock-out risk", "Place the suggested reorder: add it to the SKU's inbound units"),
     "oos_live_ads": ("Out of stock with live ads", "Pause the SKU's product ads"),
-    "low_star_reviews": ("Low-star reviews", ""),
+    "low_star_reviews": ("Low-star reviews", "Pause the ads of a product with several low-star reviews until the "
+                                             "complaints are checked"),
 }
 WASTED_ACTIONS = ("auto", "pause", "cut_bid", "negative")
 BUDGET_RAISE = 0.25
 HARVEST_BID_FACTOR = 1.2
 MIN_BID = 0.02
+REPEATED_LOW_STARS = 2  # low-star reviews of one product in the window that pause its ads (one is a complaint to read)
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,22 @@ def plan_fixes(kind: str, site: str, items: list[dict[str, Any]], *, action: str
             calls.append(FixCall("commerce__update_inventory",
                                  {"site": site, "variant_id": int(it["variant_id"]), "add_inbound": quantity,
                                   "reason": why[:200]}, why))
+    elif kind == "low_star_reviews":
+        seen: set[int] = set()
+        for it in items:
+            product, n = it.get("product_id"), int(_num(it, "low_star_reviews_of_product", default=1))
+            if product in seen:
+                continue
+            seen.add(product)
+            title = it.get("product_title") or f"product {product}"
+            if n < REPEATED_LOW_STARS:
+                notes.append(f"'{title}': one low-star review; read it and reply, nothing to pause")
+            elif not it.get("live_ad_skus"):
+                notes.append(f"'{title}': {n} low-star reviews, but no ads of it are running")
+            for sku in it.get("live_ad_skus") or []:
+                calls.append(FixCall("ads__pause_product_ads", {"site": site, "sku": sku},
+                                     f"{n} low-star reviews of '{title}' in 3 days: pause SKU {sku}'s ads until the "
+                                     "complaints are checked"))
     elif kind in KINDS:
         notes.append(f"{KINDS[kind][0]} is reported only; there is nothing to file")
     else:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from console import dashboards
-from console.alerts import Alert, FixResult, file_calls, new_batch_id, plan_fixes
+from console.alerts import REPEATED_LOW_STARS, Alert, FixResult, file_calls, new_batch_id, plan_fixes
 from console.errors import ConsoleError
 from console.report_runs import ReportRun, ReportRuns
 from console.reports import SiteFindings, claude_summary, daily_markdown, summary_counts
@@ -117,11 +119,25 @@ def check_inventory(bridge: Any, caller: Caller, site: str, ref: str | None) -> 
 
 
 def check_reviews(bridge: Any, caller: Caller, site: str, w: Window, ref: str | None) -> Alert:
-    """1–2 star reviews of the last three days (today's included: they are complete when they arrive)."""
+    """1–2 star reviews of the last three days (today's included: they are complete when they arrive).
+
+    A product with several of them gets the SKUs whose ads still run (`live_ad_skus`): its fix pauses them.
+    """
     data = _read(bridge, caller, "analytics__get_recent_reviews",
                  {"site": site, "start_date": w.start(3), "end_date": w.today.isoformat(), "max_rating": LOW_STAR_MAX,
                   "limit": LIMIT}, ref)
-    return Alert("low_star_reviews", site, data["items"])
+    per_product = Counter(item["product_id"] for item in data["items"])
+    live: dict[int, list[str]] = {}
+    for product_id, n in per_product.items():
+        if n >= REPEATED_LOW_STARS:
+            variants = _read(bridge, caller, "commerce__list_variants",
+                             {"site": site, "product_id": product_id, "status": "active"}, ref)["variants"]
+            live[product_id] = [v["sku"] for v in variants if _read(
+                bridge, caller, "ads__list_product_ads", {"site": site, "sku": v["sku"], "state": "enabled", "limit": 1},
+                ref)["total"]]
+    items = [{**item, "low_star_reviews_of_product": per_product[item["product_id"]],
+              "live_ad_skus": live.get(item["product_id"], [])} for item in data["items"]]
+    return Alert("low_star_reviews", site, items)
 
 
 def collect_alerts(bridge: Any, caller: Caller, site: str, *, today: dt.date, kinds: tuple[str, ...]) -> list[Alert]:
@@ -176,10 +192,18 @@ def propose_all(bridge: Any, caller: Caller, findings: list[SiteFindings], *, ba
                 source_kind: str = "job") -> FixResult:
     """Every fixable finding of every site, filed as one batch."""
     result = FixResult(batch_id=batch_id)
+    planned: set[tuple[str, str]] = set()
     for f in findings:
         for alert in f.alerts:
             calls, notes = plan_fixes(alert.kind, f.site, alert.items, acos_target=f.acos_target)
-            filed = file_calls(bridge, caller, calls, batch_id=batch_id, source_kind=source_kind, ref=ref)
+            # Two checks may ask for the same write (an out-of-stock SKU with bad reviews): it is filed once.
+            unique = []
+            for call in calls:
+                key = (call.tool, json.dumps(call.arguments, sort_keys=True))
+                if key not in planned:
+                    planned.add(key)
+                    unique.append(call)
+            filed = file_calls(bridge, caller, unique, batch_id=batch_id, source_kind=source_kind, ref=ref)
             filed.notes += notes
             result.merge(filed)
     return result

@@ -169,6 +169,10 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
                 st.caption("Report only: nothing can be filed for this alert (see the daily report).")
                 continue
             st.caption(f"Fix: {alert.fix}.")
+            calls, notes = alerts.plan_fixes(alert.kind, site, alert.items, acos_target=acos_target)
+            if not calls:
+                st.caption("Nothing to file for these rows: " + "; ".join(notes[:5]) + ("…" if len(notes) > 5 else ""))
+                continue
             if not caller.has("seller"):
                 st.caption("Proposing fixes needs the seller role on this site.")
                 continue

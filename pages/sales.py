@@ -67,3 +67,7 @@ for label, frame, key in (("Top products", view.top_products, "top"), ("Bottom p
     kit.download(frame, f"{key}-products-{site}-{start}-{end}.csv", key=f"dl-{key}")
 st.subheader(f"Revenue by {granularity} (data)")
 kit.download(view.series, f"sales-{granularity}-{site}-{start}-{end}.csv", key="dl-series")
+
+st.subheader("Alerts")
+kit.alert_panels(runtime, caller, site, kit.today(caller, site), kinds=("reviews",), acos_target=None,
+                 currency=view.currency)

@@ -109,7 +109,7 @@ def test_out_of_stock_with_live_ads_pauses_product_ads_and_stock_risk_places_the
                                         "reason": "reorder 24 × K-1 (out of stock, lead time 10 d)"}),
     ]
     assert notes == ["Z-9: 4.0 days of supply, but inbound stock already covers the lead time"]
-    for kind in ("low_star_reviews", "sales_anomaly"):
+    for kind in ("low_star_reviews", "sales_anomaly"):  # a lone low review, and a report-only kind
         assert plan_fixes(kind, "us", [{"rating": 1}])[0] == []
     with pytest.raises(ValueError):
         plan_fixes("nonsense", "us", [])
@@ -147,3 +147,35 @@ def test_propose_fixes_accepts_a_runtime_and_makes_a_batch_id():
     assert result.proposed == 2 and result.batch_id.startswith("oos-live-ads-")
     assert {s.batch_id for _, _, s in Runtime.bridge.calls} == {result.batch_id}
     assert {s.kind for _, _, s in Runtime.bridge.calls} == {"ui"}
+
+
+def test_low_star_reviews_pause_the_ads_of_a_product_with_several_and_leave_a_lone_one_to_read():
+    mat = {"product_id": 1, "product_title": "Yoga mat", "rating": 1, "low_star_reviews_of_product": 2,
+           "live_ad_skus": ["Y-1", "Y-2"]}
+    calls, notes = plan_fixes("low_star_reviews", "us", [
+        mat, {**mat, "rating": 2},  # the product's second review: one set of pauses, not two
+        {"product_id": 2, "product_title": "Knife", "rating": 2, "low_star_reviews_of_product": 1, "live_ad_skus": []},
+        {"product_id": 3, "product_title": "Block", "rating": 1, "low_star_reviews_of_product": 3, "live_ad_skus": []},
+    ])
+    assert [(c.tool, c.arguments) for c in calls] == [("ads__pause_product_ads", {"site": "us", "sku": "Y-1"}),
+                                                      ("ads__pause_product_ads", {"site": "us", "sku": "Y-2"})]
+    assert calls[0].reason == "2 low-star reviews of 'Yoga mat' in 3 days: pause SKU Y-1's ads until the complaints are checked"
+    assert notes == ["'Knife': one low-star review; read it and reply, nothing to pause",
+                     "'Block': 3 low-star reviews, but no ads of it are running"]
+
+
+def test_one_batch_files_a_write_two_checks_ask_for_once():
+    from console.alerts import Alert
+    from console.daily_ops import propose_all
+    from console.reports import SiteFindings
+
+    bridge = FakeBridge()
+    findings = [SiteFindings("us", "USD", 0.3, [
+        Alert("oos_live_ads", "us", [{"sku": "Y-1", "live_ads": 1}]),
+        Alert("low_star_reviews", "us", [{"product_id": 1, "product_title": "Mat", "low_star_reviews_of_product": 2,
+                                          "live_ad_skus": ["Y-1", "Y-2"]}]),
+    ])]
+    result = propose_all(bridge, SELLER, findings, batch_id="daily-1", ref="run-1")
+    assert [(name, args["sku"]) for name, args, _ in bridge.calls] == [("ads__pause_product_ads", "Y-1"),
+                                                                      ("ads__pause_product_ads", "Y-2")]
+    assert result.proposed == 2

@@ -65,6 +65,7 @@ def test_daily_run_finds_every_category_and_files_a_batch_an_approver_can_approv
     assert {op.tool for op in pending} >= {"update_bid", "pause_keyword", "create_keyword", "create_negative",
                                            "update_campaign", "pause_product_ads", "update_inventory"}
     assert all(op.preview["before"] is not None and op.reason for op in pending)
+    assert any(op.tool == "pause_product_ads" and "low-star reviews of" in op.reason for op in pending)
 
     approver = ops_runtime.users.caller("approver@demo.local", "ui")
     decided = ops_runtime.bridge.gate.approve_batch(run.batch_id, approver)
