@@ -113,8 +113,11 @@ def _hour(value: str | None) -> int | None:
 def check_inventory(bridge: Any, caller: Caller, site: str, ref: str | None) -> list[Alert]:
     data = _read(bridge, caller, "analytics__get_inventory_dashboard",
                  {"site": site, "only_at_risk": True, "limit": 200}, ref)
-    at_risk = data["items"]
-    return [Alert("stock_out_risk", site, at_risk),
+    at_risk = data["items"]  # shortest supply first
+    more = data["total"] - min(len(at_risk), LIMIT)
+    # The most urgent reorders, like every other check's rows: a daily batch an approver can read.
+    return [Alert("stock_out_risk", site, at_risk[:LIMIT],
+                  note=f"…and {more} more SKUs at risk: see the Inventory page" if more > 0 else ""),
             Alert("oos_live_ads", site, [it for it in at_risk if it["out_of_stock"] and it["live_ads"] > 0])]
 
 

@@ -165,6 +165,8 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
                 continue
             columns = [c for c, _, _ in COLUMNS[alert.kind] if c in alert.frame().columns]
             table(money_columns(alert.frame()[columns], currency))
+            if alert.note:
+                st.caption(alert.note)
             if not alert.fix:
                 st.caption("Report only: nothing can be filed for this alert (see the daily report).")
                 continue
