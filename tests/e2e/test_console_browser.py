@@ -98,8 +98,11 @@ def test_chat_proposals_approved_and_rejected_show_in_chat_and_audit(console_app
     assert seller.get_by_text("Offline demo assistant").count() == 0
     seller.get_by_placeholder("Ask about ads, orders or stock…").fill("Lower the bids of my three yoga keywords by 10%")
     seller.keyboard.press("Enter")
-    # exact: while it streams, a second copy ends in the cursor (▌)
-    seller.get_by_text("Three bid changes are waiting for approval.", exact=True).wait_for(timeout=60_000)
+    # While it streams, and for a moment after while the page reruns, a second copy is on screen (the streamed one,
+    # ending in the cursor ▌, or the stale one): wait for the answer, then for it to be there once.
+    answer = seller.get_by_text("Three bid changes are waiting for approval.", exact=True)
+    answer.first.wait_for(timeout=60_000)
+    expect(answer).to_have_count(1, timeout=30_000)
     expect(seller.get_by_text("Waiting for approval", exact=True)).to_have_count(3)
     screenshot(seller, "chat-pending")
     ops = market_rows(app.console_url, "SELECT id, arguments FROM operations ORDER BY id")
@@ -188,7 +191,9 @@ def test_stop_ends_a_slow_answer_and_keeps_what_was_said(console_app, messages_s
     # The same conversation goes on: the next turn sends the kept words back to Claude.
     seller.get_by_placeholder("Ask about ads, orders or stock…").fill("continue")
     seller.keyboard.press("Enter")
-    seller.get_by_text("Continuing from where I stopped.", exact=True).wait_for(timeout=30_000)
+    continued = seller.get_by_text("Continuing from where I stopped.", exact=True)
+    continued.first.wait_for(timeout=30_000)
+    expect(continued).to_have_count(1, timeout=30_000)  # a stale or streaming copy goes away
     sent = messages_stub.requests[-1].messages
     assert sent[1] == {"role": "assistant", "content": [{"type": "text", "text": kept}]}
 
