@@ -34,7 +34,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
                        ("days_of_supply", "Days of supply", "days"), ("reorder_quantity", "Reorder", "int")],
     "oos_live_ads": [("sku", "SKU", "text"), ("title", "Product", "text"), ("live_ads", "Live ads", "int")],
     "low_star_reviews": [("rating", "Stars", "int"), ("product_title", "Product", "text"), ("title", "Review", "text"),
-                         ("created_at", "Date", "text"), ("low_star_reviews_of_product", "Low reviews of it", "int")],
+                         ("created_at", "Date", "text"), ("low_star_reviews_of_product", "Low-star reviews of it", "int")],
 }
 
 

@@ -20,9 +20,7 @@ TTL, ENTRIES = 300, 64  # dashboards are minutes-fresh; one entry per caller × 
 LABELS = {"sku": "SKU", "acos": "ACOS", "roas": "ROAS", "tacos": "TACoS", "ctr": "CTR", "cvr": "CVR", "cpc": "CPC",
           "aov": "AOV", "live_ads": "Live ads", "days_of_supply": "Days of supply", "velocity_per_day": "Units / day",
           "reorder_quantity": "Reorder qty", "lead_time_days": "Lead time (days)", "at_risk": "At risk",
-          "out_of_stock": "Out of stock", "returned_units": "Returned units", "returns_rate": "Returns rate",
-          "sold_7d": "Sold 7 d", "sold_30d": "Sold 30 d", "pace_change": "7-day pace", "product_title": "Product",
-          "title": "Title", "created_at": "Date", "low_star_reviews_of_product": "Low-star reviews of it"}
+          "out_of_stock": "Out of stock", "returned_units": "Returned units", "returns_rate": "Returns rate"}
 
 
 def label(column: str) -> str:
@@ -165,11 +163,11 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
             if not alert.items:
                 st.caption("Nothing found.")
                 continue
-            columns = [c for c, _, _ in COLUMNS[alert.kind] if c in alert.frame().columns]
-            shown = money_columns(alert.frame()[columns], currency)
+            headers = {c: header for c, header, _ in COLUMNS[alert.kind] if c in alert.frame().columns}
+            shown = money_columns(alert.frame()[list(headers)], currency)
             if "created_at" in shown:  # a review's time, to the minute
                 shown["created_at"] = pd.to_datetime(shown["created_at"]).dt.strftime("%Y-%m-%d %H:%M")
-            table(shown)
+            table(shown, column_config=headers)  # the daily report's headers
             if alert.note:
                 st.caption(alert.note)
             if not alert.fix:

@@ -56,18 +56,18 @@ def inventory_dashboard(s: Session, *, site: str, today: dt.date, days_threshold
     live_ads = func.coalesce(live.c.live_ads, 0)
     sold = _sold(site, today)
     sold_7d, sold_30d = func.coalesce(sold.c.sold_7d, 0), func.coalesce(sold.c.sold_30d, 0)
-    every = func.sum  # totals over every SKU of the site as window sums: the rows are read once
+    # Totals over every SKU of the site as window sums, so the rows are read once.
     skus = (
         select(inv.variant_id, inv.on_hand, inv.reserved, inv.inbound, inv.velocity_per_day, inv.lead_time_days,
                Variant.sku, Product.title, Category.name.label("category"), available.label("available"),
                dos.label("dos"), reorder.label("reorder"), at_risk.label("at_risk"), out_of_stock.label("oos"),
                live_ads.label("live_ads"), sold_7d.label("sold_7d"), sold_30d.label("sold_30d"),
-               func.count().over().label("t_skus"), every(inv.on_hand).over().label("t_on_hand"),
-               every(inv.inbound).over().label("t_inbound"),
-               every(case((at_risk, 1), else_=0)).over().label("t_at_risk"),
-               every(case((out_of_stock, 1), else_=0)).over().label("t_oos"),
-               every(case((and_(out_of_stock, live_ads > 0), 1), else_=0)).over().label("t_oos_live"),
-               every(reorder).over().label("t_reorder"), every(sold_30d).over().label("t_sold_30d"))
+               func.count().over().label("t_skus"), func.sum(inv.on_hand).over().label("t_on_hand"),
+               func.sum(inv.inbound).over().label("t_inbound"),
+               func.sum(case((at_risk, 1), else_=0)).over().label("t_at_risk"),
+               func.sum(case((out_of_stock, 1), else_=0)).over().label("t_oos"),
+               func.sum(case((and_(out_of_stock, live_ads > 0), 1), else_=0)).over().label("t_oos_live"),
+               func.sum(reorder).over().label("t_reorder"), func.sum(sold_30d).over().label("t_sold_30d"))
         .select_from(inv).join(Variant, Variant.id == inv.variant_id)
         .join(Product, Product.id == Variant.product_id).join(Category, Category.id == Product.category_id, isouter=True)
         .join(live, live.c.variant_id == inv.variant_id, isouter=True)
