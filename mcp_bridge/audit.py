@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from json.encoder import encode_basestring
@@ -196,9 +197,9 @@ class _DriverStatement:
 class _Appender:
     """Appends in one short transaction on the engine's own driver connection: a tenth of the ORM's cost.
 
-    Every read through the bridge waits for its row (no row, no answer), so this path is kept lean: one
-    connection per engine and process, so its page cache stays warm, and a thread lock in front of it, so
-    the process's writers queue in Python instead of in SQLite's sleeping busy handler. Across processes
+    Every read through the bridge waits for its request row (no row, no answer), so this path is kept lean:
+    one connection per engine and process, so its page cache stays warm, and a thread lock in front of it,
+    so the process's writers queue in Python instead of in SQLite's sleeping busy handler. Across processes
     the database serialises them as in `AuditLog.lock` (BEGIN IMMEDIATE on SQLite, FOR UPDATE elsewhere).
     """
 
@@ -213,15 +214,16 @@ class _Appender:
         self.raw: Any = None
         self.pid = 0
 
-    def append(self, row: Entry) -> Appended:
+    def append(self, rows: Sequence[Entry]) -> list[Appended]:
+        """Append `rows` in order, in one transaction: all of them or none."""
         with self.mutex:
             try:
-                return self._append_waiting(row)
+                return self._append_waiting(rows)
             except _StaleConnection:  # nothing was written: one more try on a fresh connection
-                return self._append_waiting(row)
+                return self._append_waiting(rows)
 
-    def try_append(self, row: Entry) -> Appended | None:
-        """Append without ever waiting (for the pool's loop thread); None when that would wait: append instead.
+    def try_append(self, rows: Sequence[Entry]) -> list[Appended] | None:
+        """`append` without ever waiting (for the pool's loop thread); None when that would wait: append instead.
 
         Only on SQLite, where an append is a local write of tens of µs; it would wait when another thread of
         this process is appending, or another process holds the database's write lock.
@@ -229,7 +231,7 @@ class _Appender:
         if not self.sqlite or not self.mutex.acquire(blocking=False):
             return None
         try:
-            return self._append(row)
+            return self._append(rows)
         except _StaleConnection:
             return None
         except sqlite3.OperationalError as exc:
@@ -239,34 +241,37 @@ class _Appender:
         finally:
             self.mutex.release()
 
-    def _append_waiting(self, row: Entry) -> Appended:
+    def _append_waiting(self, rows: Sequence[Entry]) -> list[Appended]:
         """Append, waiting up to the busy timeout for another process's write lock (SQLite's own schedule)."""
         if not self.sqlite:  # PostgreSQL waits on the head row's lock by itself
-            return self._append(row)
+            return self._append(rows)
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         for delay in itertools.chain(BUSY_DELAYS_S, itertools.repeat(BUSY_DELAYS_S[-1])):
             try:
-                return self._append(row)
+                return self._append(rows)
             except sqlite3.OperationalError as exc:
                 if not _busy(exc) or time.monotonic() + delay > deadline:
                     raise
             time.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _append(self, row: Entry) -> Appended:
+    def _append(self, rows: Sequence[Entry]) -> list[Appended]:
         raw = self._connection()
         cursor = raw.cursor()
         started = False
+        appended: list[Appended] = []
         try:
             if self.sqlite:  # take the write lock first, as Store.write does
                 cursor.execute("BEGIN IMMEDIATE")
             cursor.execute(self.lock_sql)
             started = True
             last_id, last_hash = cursor.fetchone()
-            values = _link(row, last_id, last_hash)
-            cursor.execute(self.insert.sql, self.insert.parameters(values))
-            cursor.execute(self.move.sql, self.move.parameters(
-                {"new_last_id": values["id"], "new_last_hash": values["row_hash"]}))
+            for row in rows:
+                values = _link(row, last_id, last_hash)
+                cursor.execute(self.insert.sql, self.insert.parameters(values))
+                last_id, last_hash = values["id"], values["row_hash"]
+                appended.append(Appended(last_id, values["at"], last_hash))
+            cursor.execute(self.move.sql, self.move.parameters({"new_last_id": last_id, "new_last_hash": last_hash}))
             if self.sqlite:
                 cursor.execute("COMMIT")
             else:
@@ -282,7 +287,7 @@ class _Appender:
         finally:
             with suppress(Exception):
                 cursor.close()
-        return Appended(values["id"], values["at"], values["row_hash"])
+        return appended
 
     def _connection(self) -> Any:
         if self.raw is None or self.pid != os.getpid():  # never share a connection across a fork
@@ -356,7 +361,7 @@ class AuditLog:
         row = entry(event, actor=actor, channel=channel, site=site, tool=tool, arguments=arguments, outcome=outcome,
                     detail=detail, duration_ms=duration_ms, result_size=result_size)
         if session is None:
-            return self._appender.append(row)
+            return self._appender.append([row])[0]
         last_id, last_hash = self.lock(session)
         values = _link(row, last_id, last_hash)
         # Prebuilt Core statements, not the unit of work: the lock is held for as short a time as possible.
@@ -367,11 +372,15 @@ class AuditLog:
 
     def append_entry(self, row: Entry) -> Appended:
         """Add a row made beforehand with `entry` (serialised while the caller had time), in its own transaction."""
-        return self._appender.append(row)
+        return self._appender.append([row])[0]
 
-    def try_append_entry(self, row: Entry) -> Appended | None:
-        """`append_entry` if that needs no waiting, else None (then call `append_entry`)."""
-        return self._appender.try_append(row)
+    def append_entries(self, rows: Sequence[Entry]) -> list[Appended]:
+        """Add rows made with `entry`, in order, in one transaction (all or none); one commit for them all."""
+        return self._appender.append(rows) if rows else []
+
+    def try_append_entries(self, rows: Sequence[Entry]) -> list[Appended] | None:
+        """`append_entries` if that needs no waiting (SQLite), else None (then call `append_entries`)."""
+        return self._appender.try_append(rows)
 
     def verify(self, *, batch: int = 5000) -> VerifyResult:
         """Walk the chain from the first row: contiguous ids, linked hashes, recomputed hashes, the head."""

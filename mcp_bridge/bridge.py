@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
 
 from mcp_bridge import audit, errors
 from mcp_bridge.audit import AuditLog
+from mcp_bridge.call_log import CallLog
 from mcp_bridge.catalog import visible_to
 from mcp_bridge.errors import ConsoleError, PermissionDenied, SiteScopeRequired
 from mcp_bridge.gate import Gate
@@ -60,6 +62,7 @@ class Bridge:
         self.engine, self.config = engine, config
         self.store = Store(engine)
         self.audit = AuditLog(engine)
+        self.calls = CallLog(self.audit)
         self._pool, self._catalog = pool, catalog
         self.gate = Gate(self.store, self.audit, config, runner=self)
 
@@ -84,6 +87,7 @@ class Bridge:
         return self._catalog if self._catalog is not None else self.start()._catalog
 
     def close(self) -> None:
+        self.calls.close()
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -94,25 +98,20 @@ class Bridge:
         """Run a read, or turn a write into a pending operation; never raises for a refused or failed call."""
         name, started = tool_name(name), time.perf_counter()
         args = business_arguments(arguments or {})
-        # The audit row is serialised now, while this thread is busy anyway; the result only completes it.
-        row = audit.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
-                          arguments=args, detail={"source": source.kind, "source_ref": source.ref})
         try:
             spec = self._authorize(caller, name, args)
             if spec.is_write:
-                op = self.gate.propose(caller, spec.server, spec.tool, args, source=source)
+                op = self.gate.propose(caller, spec.server, spec.tool, args, source=source)  # audited as `proposed`
                 return ToolOutcome(name, "pending", f"pending approval #{op.id} ({op.summary})",
                                    structured={"operation_id": op.id, "status": op.status, "preview": op.preview},
                                    operation_id=op.id, batch_id=op.batch_id, duration_ms=_ms(started))
-            outcome, audited = self._read(caller, spec, args, started, row, source)
-            if audited:
-                return outcome
+            return self._read(caller, spec, args, started, source)
         except ConsoleError as exc:
             outcome = ToolOutcome(name, "error", str(exc), code=exc.code, duration_ms=_ms(started))
-        except _AuditFailed as failed:  # the audit row of a read that arrived could not be written
+        except _AuditFailed as failed:  # the read's request row could not be written
             return _withheld(name, started, failed.__cause__ or failed)
         try:
-            self.audit.append_entry(_completed(row, outcome, source))
+            self.calls.append(_call_row(caller, name, args, source, outcome))
         except Exception as exc:
             return _withheld(name, started, exc)
         return outcome
@@ -132,28 +131,44 @@ class Bridge:
             raise PermissionDenied(f"{caller.user} ({', '.join(sorted(caller.roles)) or 'no roles'}) may not use {name}")
         return spec
 
-    def _read(self, caller: Caller, spec: ToolSpec, args: dict[str, Any], started: float, row: audit.Entry,
-              source: Source) -> tuple[ToolOutcome, bool]:
-        """The read's outcome, and whether its audit row is written already (on the pool's loop, as it arrived)."""
+    def _read(self, caller: Caller, spec: ToolSpec, args: dict[str, Any], started: float,
+              source: Source) -> ToolOutcome:
+        """The read's outcome. Its request row is written while the server works, and the answer waits for it."""
         props = (spec.input_schema or {}).get("properties", {})
         sent = args
         if "pii_grant" in props and PII_ROLES & caller.roles:
             sent = {**args, "pii_grant": sign_pii_grant(self.config.approval_secret, site=args["site"], subject=caller.user)}
+        written: list[Any] = []  # what writing the request row gave: its Appended, None (would wait), an error
 
-        def finish(result: Any) -> tuple[ToolOutcome, bool]:
+        def write_request() -> None:  # on the pool's loop thread, while the server works; never waits
+            try:
+                written.append(self.calls.try_append(_call_row(caller, spec.name, args, source)))
+            except Exception as exc:
+                written.append(exc)
+
+        pending = self.pool.submit(spec.server, spec.tool, sent, timeout=self.config.call_timeout_s, retry=True,
+                                   meanwhile=write_request)
+        try:
+            result = pending.result()
+        except ConsoleError as exc:
+            outcome = ToolOutcome(spec.name, "error", str(exc), code=exc.code, duration_ms=_ms(started))
+        else:
             if result.is_error:
-                exc = error_from_result(result, spec.name)
-                outcome = ToolOutcome(spec.name, "error", str(exc), code=exc.code, duration_ms=_ms(started))
+                error = error_from_result(result, spec.name)
+                outcome = ToolOutcome(spec.name, "error", str(error), code=error.code, duration_ms=_ms(started))
             else:
                 outcome = ToolOutcome(spec.name, "ok", result_text(result), structured=result.structured_content,
                                       duration_ms=_ms(started))
+        request = written[0] if written else None
+        if isinstance(request, Exception):
+            raise _AuditFailed from request
+        if request is None:  # not written yet: the call was never sent, or writing would have waited on the loop
             try:
-                written = self.audit.try_append_entry(_completed(row, outcome, source))
+                request = self.calls.append(_call_row(caller, spec.name, args, source))
             except Exception as exc:
                 raise _AuditFailed from exc
-            return outcome, written is not None
-
-        return self.pool.call_then(spec.server, spec.tool, sent, finish, timeout=self.config.call_timeout_s, retry=True)
+        self.calls.later(partial(_result_row, caller, spec.name, args.get("site"), request.id, outcome, source))
+        return outcome
 
     # -- WriteRunner: how the gate reaches the servers ---------------------------------------------------------
     def prepare(self) -> None:
@@ -174,14 +189,31 @@ class Bridge:
 
 
 class _AuditFailed(Exception):
-    """A read's audit row failed on the pool's loop: the result must not reach the caller."""
+    """A read's request row could not be written: its result must not reach the caller."""
 
 
-def _completed(row: audit.Entry, outcome: ToolOutcome, source: Source) -> audit.Entry:
-    """A tool call's audit row with its outcome (and, for an error, the message the caller saw)."""
-    detail = {"source": source.kind, "source_ref": source.ref, "error": outcome.text} if outcome.code else None
-    return row.with_result(outcome=outcome.code or outcome.status, duration_ms=outcome.duration_ms,
-                           result_size=len(outcome.text), detail=detail)
+def _call_row(caller: Caller, name: str, args: dict[str, Any], source: Source,
+              outcome: ToolOutcome | None = None) -> audit.Entry:
+    """A `tool_call` row: a read's request (no outcome yet), or a call settled here (refused, failed, proposed)."""
+    detail: dict[str, Any] = {"source": source.kind, "source_ref": source.ref}
+    if outcome is None:
+        return audit.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
+                           arguments=args, outcome="requested", detail=detail)
+    if outcome.code:
+        detail["error"] = outcome.text
+    return audit.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
+                       arguments=args, outcome=outcome.code or outcome.status, detail=detail,
+                       duration_ms=outcome.duration_ms, result_size=len(outcome.text))
+
+
+def _result_row(caller: Caller, name: str, site: Any, call_id: int, outcome: ToolOutcome, source: Source) -> audit.Entry:
+    """The `tool_result` row of the read whose request is row `call_id` (built when it is written)."""
+    detail: dict[str, Any] = {"call": call_id, "source": source.kind, "source_ref": source.ref}
+    if outcome.code:
+        detail["error"] = outcome.text
+    return audit.entry("tool_result", actor=caller.user, channel=caller.channel, site=site, tool=name,
+                       outcome=outcome.code or outcome.status, detail=detail, duration_ms=outcome.duration_ms,
+                       result_size=len(outcome.text))
 
 
 def _withheld(name: str, started: float, exc: BaseException) -> ToolOutcome:

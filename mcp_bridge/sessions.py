@@ -7,6 +7,7 @@ import atexit
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -110,6 +111,7 @@ class _Slot:
     generation: int = 0
     error_generation: int = 0
     client: Client | None = None
+    after_write: list[_Once] = field(default_factory=list)  # what runs once the next request is written
     stop: anyio.Event | None = None
     done: anyio.Event | None = None
     lock: anyio.Lock | None = None
@@ -154,20 +156,21 @@ class SessionPool:
         With `retry=False` the call is treated as a possible write: once the request may have reached
         the server, a transport failure or timeout raises OutcomeUnknown and nothing is retried.
         """
-        return self._run(self._call, server, tool, arguments or {}, timeout or self.config.call_timeout_s, retry, None)
+        return self.submit(server, tool, arguments, timeout=timeout, retry=retry).result()
 
-    def call_then(
-        self, server: str, tool: str, arguments: dict[str, Any], then: Callable[[CallToolResult], T], *,
-        timeout: float | None = None, retry: bool = False,
-    ) -> T:
-        """`call`, then `then(result)` on the loop thread the moment the result arrives; returns what `then` returns.
+    def submit(
+        self, server: str, tool: str, arguments: dict[str, Any] | None = None, *, timeout: float | None = None,
+        retry: bool = False, meanwhile: Callable[[], None] | None = None,
+    ) -> Future[CallToolResult]:
+        """`call` without waiting: the result, or what `call` would raise, arrives in the future.
 
-        For the short bookkeeping a caller must finish before it may use a result (the bridge's audit row):
-        done there, it runs while the loop thread is still hot instead of after the caller's thread wakes up.
-        `then` must not wait (no locks held by others, no network); what it raises reaches the caller as is,
-        never mistaken for a transport failure, and it runs only for a result that arrived.
+        `meanwhile` runs once on the loop thread while the server works: right after the request was written
+        to a stdio server (before sending it over HTTP), never if it was not sent. It must not wait, and what
+        it raises is logged, not passed on. The bridge writes a read's audit row there, on a thread still warm
+        from sending, instead of after the answer.
         """
-        return self._run(self._call, server, tool, arguments, timeout or self.config.call_timeout_s, retry, then)
+        return self._submit(self._request, server, tool, arguments or {}, timeout or self.config.call_timeout_s, retry,
+                            _Once(meanwhile) if meanwhile else None)
 
     def status(self) -> list[ServerStatus]:
         return [
@@ -200,12 +203,15 @@ class SessionPool:
         self.close()
 
     def _run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        return self._submit(fn, *args).result()
+
+    def _submit(self, fn: Callable[..., Awaitable[T]], *args: Any) -> Future[T]:
         self._ensure_portal()
         if threading.get_ident() == self._loop_thread:
             raise RuntimeError("SessionPool's sync methods cannot be called from its own event loop")
         # One hop onto the loop (BlockingPortal.call takes two: spawn, then result); ~30 µs saved per call.
         assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(fn(*args), self._loop).result()
+        return asyncio.run_coroutine_threadsafe(fn(*args), self._loop)
 
     def _ensure_portal(self) -> BlockingPortal:
         with self._guard:
@@ -294,7 +300,8 @@ class SessionPool:
         stop, done = anyio.Event(), anyio.Event()
         if spec.transport == "stdio":
             assert spec.params is not None
-            process = StdioProcess(spec.params, lambda reason: self._break(slot, generation, reason))
+            process = StdioProcess(spec.params, lambda reason: self._break(slot, generation, reason),
+                                   lambda: _written(slot))
             target: Any = process.streams()
         else:
             assert spec.url is not None
@@ -353,13 +360,8 @@ class SessionPool:
                     raise UpstreamError(failure.message, server=server) from None
         raise AssertionError("unreachable")
 
-    async def _call(self, server: str, tool: str, arguments: dict[str, Any], timeout: float, retry: bool,
-                    then: Callable[[CallToolResult], Any] | None) -> Any:
-        result = await self._request(server, tool, arguments, timeout, retry)
-        return result if then is None else then(result)  # outside _request: its failures are not the transport's
-
     async def _request(self, server: str, tool: str, arguments: dict[str, Any], timeout: float,
-                       retry: bool) -> CallToolResult:
+                       retry: bool, meanwhile: _Once | None = None) -> CallToolResult:
         slot = self._slot(server)
         attempts = 1 + (self.config.read_retries if retry else 0)
         for attempt in range(attempts):
@@ -368,6 +370,11 @@ class SessionPool:
             except _Failure as failure:  # nothing was sent: a plain upstream error even for a write
                 raise UpstreamError(failure.message, server=server, tool=tool) from None
             slot.calls += 1
+            if meanwhile is not None and not meanwhile.ran:
+                if slot.spec.transport == "stdio":
+                    slot.after_write.append(meanwhile)
+                else:  # no hook into the HTTP transport's writes: before sending, then
+                    meanwhile()
             try:
                 with anyio.fail_after(timeout):
                     return await client.call_tool(tool, arguments)
@@ -379,6 +386,10 @@ class SessionPool:
                 failure = self._fail(slot, generation, exc, tool, timeout)
             except Exception as exc:
                 failure = self._fail(slot, generation, exc, tool, timeout)
+            finally:
+                if meanwhile is not None and not meanwhile.ran:  # never written: it must not run later
+                    with suppress(ValueError):
+                        slot.after_write.remove(meanwhile)
             if not retry:
                 raise OutcomeUnknown(
                     f"{server}.{tool} may or may not have run: {failure.message}; it was not retried", server=server,
@@ -404,6 +415,29 @@ class SessionPool:
             reason = known or "the server closed the connection"
         self._break(slot, generation, reason)
         return _Failure(reason, lost=lost)
+
+
+class _Once:
+    """A `meanwhile` callback: runs at most once, and its failure never reaches the transport."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn, self.ran = fn, False
+
+    def __call__(self) -> None:
+        if not self.ran:
+            self.ran = True
+            try:
+                self.fn()
+            except Exception:
+                log.exception("a callback run while a tool call was in flight failed")
+
+
+def _written(slot: _Slot) -> None:
+    """The stdio writer has written a request: run what waited for that (on the loop thread)."""
+    if slot.after_write:
+        waiting, slot.after_write = slot.after_write, []
+        for callback in waiting:
+            callback()
 
 
 def _describe(exc: BaseException) -> str:

@@ -29,11 +29,13 @@ class StdioProcess:
     needs the pid (status, fault tests) and treats non-JSON on stdout as a broken server.
     """
 
-    def __init__(self, params: StdioServerParameters, on_end: Callable[[str], None]) -> None:
+    def __init__(self, params: StdioServerParameters, on_end: Callable[[str], None],
+                 on_written: Callable[[], None] | None = None) -> None:
         self.params = params
         self.pid: int | None = None
         self.stderr_tail: deque[str] = deque(maxlen=20)
         self._on_end = on_end
+        self._on_written = on_written
         self._closing = False
 
     def _ended(self, reason: str) -> None:
@@ -97,6 +99,8 @@ class StdioProcess:
                 async for message in write_out:
                     data = message.message.model_dump_json(by_alias=True, exclude_unset=True) + "\n"
                     await process.stdin.send(data.encode(self.params.encoding))
+                    if self._on_written is not None:
+                        self._on_written()
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
             self._ended("could not write to the server's stdin")
             read_in.close()  # pending requests see the connection end instead of waiting for the timeout

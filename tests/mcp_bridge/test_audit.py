@@ -302,9 +302,11 @@ def test_the_hash_written_is_the_hash_verify_recomputes(engine: Engine, values: 
     later = entry("tool_call", actor="b@demo.local", channel="cli", **fields).with_result(
         outcome="NOT_FOUND", duration_ms=2.5, result_size=7, detail={"error": "NOT_FOUND: «x»"})
     log.append_entry(later)
-    assert log.try_append_entry(later) is not None  # nobody else is writing: no waiting needed
+    both = log.append_entries([later, later])  # one transaction, linked in order
+    assert [a.id for a in both] == [3, 4] and log.append_entries([]) == []
     rows = list(reversed(log.query(limit=10)))
     assert [r.row_hash for r in rows] == [row_hash(r) for r in rows]
-    assert log.verify().ok and log.verify().checked == 3
+    assert rows[3].prev_hash == rows[2].row_hash == both[0].row_hash
+    assert log.verify().ok and log.verify().checked == 4
     assert "sk-ant-secret" not in json.dumps([r.detail for r in rows])
     assert (rows[1].outcome, rows[1].result_size, rows[1].detail) == ("NOT_FOUND", 7, {"error": "NOT_FOUND: «x»"})

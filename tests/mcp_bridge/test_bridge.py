@@ -8,6 +8,7 @@ import pytest
 
 from mcp_bridge import tokens
 from mcp_bridge.bridge import error_from_result, tool_name
+from mcp_bridge.call_log import CallLog
 from mcp_bridge.errors import Conflict, UpstreamError
 from mcp_bridge.types import Source
 from servers.common import approval
@@ -64,14 +65,58 @@ def test_server_errors_keep_their_code() -> None:
 
 
 def test_a_read_runs_and_is_audited(bridge, callers) -> None:
+    """Two rows: the request, written before the answer is released, then the result (outcome, duration, size)."""
     outcome = bridge.call(callers["seller"], "ads.list_profiles", {"site": "us"}, source=CHAT)
     assert (outcome.status, outcome.code, outcome.tool) == ("ok", None, "ads__list_profiles")
     assert outcome.structured["profiles"] and all(p["site"] == "us" for p in outcome.structured["profiles"])
-    row = bridge.audit.query(limit=1)[0]
-    assert (row.event, row.actor, row.channel, row.site, row.tool, row.outcome) == (
-        "tool_call", "seller@demo.local", "chat", "us", "ads__list_profiles", "ok")
-    assert row.arguments == {"site": "us"} and row.result_size == len(outcome.text)
-    assert row.detail == {"source": "chat", "source_ref": "conv-1"} and row.duration_ms > 0
+    assert bridge.audit.query(event="tool_call", limit=1)[0].outcome == "requested"  # there before the answer was
+    bridge.calls.flush()
+    result, request = bridge.audit.query(limit=2)
+    assert (request.event, request.actor, request.channel, request.site, request.tool, request.outcome) == (
+        "tool_call", "seller@demo.local", "chat", "us", "ads__list_profiles", "requested")
+    assert request.arguments == {"site": "us"} and request.detail == {"source": "chat", "source_ref": "conv-1"}
+    assert (request.duration_ms, request.result_size) == (None, None)
+    assert (result.event, result.actor, result.channel, result.site, result.tool, result.outcome) == (
+        "tool_result", "seller@demo.local", "chat", "us", "ads__list_profiles", "ok")
+    assert result.detail == {"call": request.id, "source": "chat", "source_ref": "conv-1"}
+    assert result.arguments is None and result.result_size == len(outcome.text) and result.duration_ms > 0
+    assert bridge.audit.verify().ok
+
+
+def test_a_result_row_rides_with_the_next_row(bridge, callers, monkeypatch) -> None:
+    """A busy caller's next row carries the queued results: one commit, in order."""
+    monkeypatch.setattr(bridge, "calls", CallLog(bridge.audit, flush_after_s=60))
+    first = bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)
+    assert bridge.calls.queued == 1
+    bridge.call(callers["seller"], "ads__get_regions", {"site": "de"}, source=CHAT)
+    second_request, first_result, first_request = bridge.audit.query(limit=3)
+    assert [(r.event, r.tool, r.outcome) for r in (first_request, first_result, second_request)] == [
+        ("tool_call", "ads__list_profiles", "requested"), ("tool_result", "ads__list_profiles", "ok"),
+        ("tool_call", "ads__get_regions", "requested")]
+    assert first_result.detail["call"] == first_request.id and first_result.result_size == len(first.text)
+    bridge.calls.close()  # closing writes what is still queued
+    assert bridge.calls.queued == 0 and bridge.audit.query(limit=1)[0].event == "tool_result"
+    assert bridge.audit.verify().ok
+
+
+def test_a_result_row_is_flushed_soon_without_another_call(bridge, callers, monkeypatch) -> None:
+    monkeypatch.setattr(bridge, "calls", CallLog(bridge.audit, flush_after_s=0.01))
+    bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)
+    deadline = time.monotonic() + 5
+    while bridge.audit.query(limit=1)[0].event != "tool_result" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert bridge.audit.query(limit=1)[0].event == "tool_result" and bridge.calls.queued == 0
+    bridge.calls.close()
+
+
+def test_a_server_error_is_in_the_result_row(bridge, callers) -> None:
+    outcome = bridge.call(callers["seller"], "ads__list_keywords", {"site": "us", "campaign_id": 10**9}, source=CHAT)
+    assert outcome.status == "error" and outcome.code
+    bridge.calls.flush()
+    result, request = bridge.audit.query(limit=2)
+    assert (request.event, request.outcome, result.event, result.outcome) == ("tool_call", "requested", "tool_result",
+                                                                              outcome.code)
+    assert result.detail["error"] == outcome.text
 
 
 def test_reads_stay_inside_the_callers_sites(bridge, callers) -> None:
@@ -104,16 +149,19 @@ def _broken_append(*args, **kwargs):
     raise RuntimeError("disk full")
 
 
+def _refuse_audit_rows(engine, refuse: bool = True) -> None:
+    """Make the console database itself refuse audit rows (a trigger), whichever path appends them; or stop."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log "
+                             "BEGIN SELECT RAISE(ABORT, 'disk full'); END" if refuse else "DROP TRIGGER audit_refused")
+
+
 @pytest.fixture
 def failing_audit_inserts(bridge):
-    """The console database itself refuses audit rows (a trigger), whichever path appends them."""
     bridge.catalog.specs()  # the catalog's own pin rows are written before the audit breaks
-    with bridge.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log "
-                             "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    _refuse_audit_rows(bridge.engine)
     yield
-    with bridge.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER audit_refused")
+    _refuse_audit_rows(bridge.engine, refuse=False)
 
 
 def test_no_audit_row_means_no_answer(bridge, callers, failing_audit_inserts) -> None:
@@ -124,12 +172,27 @@ def test_no_audit_row_means_no_answer(bridge, callers, failing_audit_inserts) ->
     assert bridge.audit.verify() == before  # nothing half-written: the chain and its head are as they were
 
 
+def test_queued_results_outlast_a_failing_audit_log(bridge, callers, monkeypatch) -> None:
+    monkeypatch.setattr(bridge, "calls", CallLog(bridge.audit, flush_after_s=60))
+    bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)
+    _refuse_audit_rows(bridge.engine)
+    with pytest.raises(Exception, match="disk full"):
+        bridge.calls.flush()
+    assert bridge.calls.queued == 1  # still queued, not lost
+    outcome = bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)
+    assert (outcome.code, bridge.calls.queued) == ("UPSTREAM_ERROR", 1)  # no request row, so no answer
+    _refuse_audit_rows(bridge.engine, refuse=False)
+    assert bridge.calls.flush() == 1 and bridge.calls.queued == 0
+    assert [r.event for r in bridge.audit.query(limit=2)] == ["tool_result", "tool_call"] and bridge.audit.verify().ok
+
+
 def test_a_read_waits_for_another_writer_of_the_console_db_and_is_audited(bridge, callers) -> None:
-    """The row is written on the pool's loop only when that needs no waiting; otherwise the caller waits for it."""
+    """The request row waits for the database's write lock (as SQLite's busy handler does), and the answer for it."""
     import sqlite3
     import threading
 
     bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)  # warm: sessions, catalog
+    bridge.calls.flush()
     rows_before = bridge.audit.verify().checked
     other = sqlite3.connect(bridge.engine.url.database, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process's write transaction, holding SQLite's write lock
@@ -143,8 +206,10 @@ def test_a_read_waits_for_another_writer_of_the_console_db_and_is_audited(bridge
     other.close()
     reader.join(10)
     assert answers[0].status == "ok"
-    assert bridge.audit.verify().ok and bridge.audit.verify().checked == rows_before + 1
-    assert bridge.audit.query(limit=1)[0].tool == "ads__list_profiles"
+    bridge.calls.flush()
+    assert bridge.audit.verify().ok and bridge.audit.verify().checked == rows_before + 2  # its request and result
+    assert [(r.event, r.tool) for r in bridge.audit.query(limit=2)] == [
+        ("tool_result", "ads__list_profiles"), ("tool_call", "ads__list_profiles")]
 
 
 def test_a_proposal_whose_audit_row_fails_is_not_queued(bridge, callers, gate_market_url, monkeypatch) -> None:
