@@ -165,8 +165,8 @@ class SessionPool:
         """`call` without waiting: the result, or what `call` would raise, arrives in the future.
 
         `meanwhile` runs once on the loop thread while the server works: right after the request was written
-        to a stdio server (before sending it over HTTP), never if it was not sent. It must not wait, and what
-        it raises is logged, not passed on. The bridge writes a read's audit row there, on a thread still warm
+        to a stdio server (over HTTP, just before it is sent); never when no session could be opened. It must
+        not wait, and what it raises is logged, not passed on. The bridge writes a read's audit row there, on a thread still warm
         from sending, instead of after the answer.
         """
         return self._submit(self._request, server, tool, arguments or {}, timeout or self.config.call_timeout_s, retry,

@@ -74,6 +74,29 @@ def test_a_tool_error_is_a_result_not_an_exception(pool: SessionPool) -> None:
     assert pool.status()[0].state == "up"
 
 
+def test_meanwhile_runs_once_on_the_loop_while_the_server_works(pool: SessionPool) -> None:
+    """The bridge writes a read's audit row there: after the request left, before its answer can arrive."""
+    seen: list[tuple[str, bool]] = []
+    futures = []
+
+    def meanwhile() -> None:
+        seen.append((threading.current_thread().name, futures[0].done()))
+
+    futures.append(pool.submit("ads", "list_profiles", {"site": "us"}, retry=True, meanwhile=meanwhile))
+    assert not futures[0].result().is_error
+    assert seen == [("mcp-bridge-loop", False)]  # on the loop thread, and the answer was not in yet
+    assert not pool.submit("ads", "list_profiles", {"site": "us"}).result().is_error and len(seen) == 1
+
+
+def test_a_failing_meanwhile_is_logged_and_the_call_goes_on(pool: SessionPool, caplog) -> None:
+    def broken() -> None:
+        raise RuntimeError("disk full")
+
+    assert not pool.submit("ads", "list_profiles", {"site": "us"}, meanwhile=broken).result().is_error
+    assert "a callback run while a tool call was in flight failed" in caplog.text and "disk full" in caplog.text
+    assert pool.status()[0].state == "up"
+
+
 def test_one_long_lived_process_serves_every_thread(pool: SessionPool) -> None:
     pool.start()
     pid = pool.status()[0].pid
@@ -103,7 +126,10 @@ def test_a_killed_server_is_reported_and_restarted_and_the_read_retried(pool: Se
     assert not pool.call("ads", "list_profiles", {"site": "us"}, retry=True).is_error
     second = pool.status()[0].pid
     os.kill(second, signal.SIGKILL)
-    assert not pool.call("ads", "list_profiles", {"site": "us"}, retry=True).is_error
+    ran: list[int] = []
+    assert not pool.submit("ads", "list_profiles", {"site": "us"}, retry=True, meanwhile=lambda: ran.append(1)).result(
+    ).is_error
+    assert ran == [1]  # once, although the request went out twice
     [status] = pool.status()
     assert status.state == "up" and status.restarts == 2 and len({first, second, status.pid}) == 3
 
@@ -133,8 +159,10 @@ def test_a_server_that_cannot_start_is_reported_and_a_write_is_not_unknown(entry
         pool.start()  # does not raise: the failure is in status()
         [status] = pool.status()
         assert status.state == "down" and status.last_error.startswith("could not start")
+        ran: list[int] = []
         with pytest.raises(UpstreamError, match="could not start") as caught:
-            pool.call("bad", "anything", {})  # nothing was sent: a plain upstream error, not OutcomeUnknown
-        assert not isinstance(caught.value, OutcomeUnknown)
+            # nothing was sent: a plain upstream error, not OutcomeUnknown, and nothing ran "meanwhile"
+            pool.submit("bad", "anything", {}, meanwhile=lambda: ran.append(1)).result()
+        assert not isinstance(caught.value, OutcomeUnknown) and ran == []
         if "args" in entry:
             assert "boom: no database" in status.last_error

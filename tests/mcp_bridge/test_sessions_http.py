@@ -72,6 +72,7 @@ def test_the_pool_talks_streamable_http_and_reconnects_after_the_server_comes_ba
         assert pool.status()[0].state == "down" and pool.status()[0].last_error
 
         http_server.start()
-        result = pool.call("ads", "list_profiles", {"site": "us"}, retry=True)
-        assert not result.is_error
+        ran: list[int] = []
+        result = pool.submit("ads", "list_profiles", {"site": "us"}, retry=True, meanwhile=lambda: ran.append(1)).result()
+        assert not result.is_error and ran == [1]  # over HTTP it runs just before the request is sent
         assert pool.status()[0].state == "up" and pool.status()[0].restarts >= 1
