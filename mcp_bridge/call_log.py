@@ -2,9 +2,10 @@
 
 A read gets two rows. The request row (`tool_call`: who, which tool, the arguments) is written while the
 server works, and the answer waits for it: no row, no answer. The result row (`tool_result`: outcome,
-duration, result size, and the request row's id) is queued, then written in the same transaction as the
-process's next audit row, or by a background flush at most `FLUSH_AFTER_S` later, and when the bridge
-closes. Only a crash in that short window can lose a result row; its request row is already durable.
+duration, result size, and the request row's id) is queued, then written by a background flush at most
+`FLUSH_AFTER_S` later (one transaction for all that queued up), in the same transaction as the process's
+next row written with `append`, and when the bridge closes. Only a crash in that short window can lose a
+result row; its request row is already durable.
 """
 
 from __future__ import annotations
@@ -46,17 +47,13 @@ class CallLog:
         return written[-1]
 
     def try_append(self, row: Entry) -> Appended | None:
-        """`append` if that needs no waiting (SQLite; for the pool's loop thread), else None: then `append`."""
-        later = self._take()
-        try:
-            written = self.audit.try_append_entries([*(make() for make in later), row])
-        except BaseException:
-            self._give_back(later)
-            raise
-        if written is None:
-            self._give_back(later)
-            return None
-        return written[-1]
+        """Write `row` alone if that needs no waiting (SQLite; for the pool's loop thread), else None: then `append`.
+
+        The queued results stay queued: work on the loop while a server works slows that server by about half
+        its duration (the machine's CPUs are shared), so it is kept to the one row the answer waits for.
+        """
+        written = self.audit.try_append_entries([row])
+        return None if written is None else written[-1]
 
     def later(self, make: Later) -> None:
         """Queue a row; it is written with the next `append`, or by the flusher soon after."""

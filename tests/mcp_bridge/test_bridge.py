@@ -83,17 +83,22 @@ def test_a_read_runs_and_is_audited(bridge, callers) -> None:
     assert bridge.audit.verify().ok
 
 
-def test_a_result_row_rides_with_the_next_row(bridge, callers, monkeypatch) -> None:
-    """A busy caller's next row carries the queued results: one commit, in order."""
+def test_result_rows_wait_for_the_flusher_or_ride_with_the_next_row(bridge, callers, monkeypatch) -> None:
+    """A read's window writes only its request row; queued results go with the next row written by `append`."""
     monkeypatch.setattr(bridge, "calls", CallLog(bridge.audit, flush_after_s=60))
     first = bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)
-    assert bridge.calls.queued == 1
     bridge.call(callers["seller"], "ads__get_regions", {"site": "de"}, source=CHAT)
-    second_request, first_result, first_request = bridge.audit.query(limit=3)
-    assert [(r.event, r.tool, r.outcome) for r in (first_request, first_result, second_request)] == [
-        ("tool_call", "ads__list_profiles", "requested"), ("tool_result", "ads__list_profiles", "ok"),
-        ("tool_call", "ads__get_regions", "requested")]
-    assert first_result.detail["call"] == first_request.id and first_result.result_size == len(first.text)
+    assert bridge.calls.queued == 2
+    refused = bridge.call(callers["seller-jp"], "ads__list_profiles", {"site": "us"}, source=CHAT)
+    assert refused.code == "SITE_SCOPE_REQUIRED" and bridge.calls.queued == 0
+    rows = list(reversed(bridge.audit.query(limit=5)))
+    assert [(r.event, r.tool, r.outcome) for r in rows] == [
+        ("tool_call", "ads__list_profiles", "requested"), ("tool_call", "ads__get_regions", "requested"),
+        ("tool_result", "ads__list_profiles", "ok"), ("tool_result", "ads__get_regions", "ok"),
+        ("tool_call", "ads__list_profiles", "SITE_SCOPE_REQUIRED")]
+    assert [r.detail["call"] for r in rows[2:4]] == [rows[0].id, rows[1].id]
+    assert rows[2].result_size == len(first.text)
+    bridge.call(callers["seller"], "ads__list_profiles", {"site": "us"}, source=CHAT)
     bridge.calls.close()  # closing writes what is still queued
     assert bridge.calls.queued == 0 and bridge.audit.query(limit=1)[0].event == "tool_result"
     assert bridge.audit.verify().ok
