@@ -36,11 +36,11 @@ actor = c2.text_input("User", key="audit-user", placeholder="email")
 tool = c3.text_input("Tool", key="audit-tool", placeholder="e.g. ads__update_bid")
 site = c4.selectbox("Site", ["all", *sorted(caller.sites)], key="audit-site", format_func=str.upper)
 c5, c6, c7 = st.columns([1, 1, 2])
-event = c5.selectbox("Event", ["any", "tool_call", "proposed", "edited", "approved", "rejected", "expired",
+event = c5.selectbox("Event", ["any", "tool_call", "tool_result", "proposed", "edited", "approved", "rejected", "expired",
                                "executed", "login", "logout", "user_created", "user_granted", "user_revoked",
                                "policy_changed", "tool_pinned",
                                "tool_definition_changed", "tool_pin_accepted"], key="audit-event")
-outcome = c6.selectbox("Outcome", ["any", "ok", "error", "pending", "succeeded", "failed", "unknown", "rejected",
+outcome = c6.selectbox("Outcome", ["any", "requested", "ok", "error", "pending", "succeeded", "failed", "unknown", "rejected",
                                    "expired", "no_access"], key="audit-outcome")
 text = c7.text_input("Search in arguments", key="audit-text", placeholder="e.g. yoga mat, 1.20, keyword_id")
 
@@ -67,10 +67,23 @@ if not rows:
     st.stop()
 
 st.caption(f"{formatting.count(len(rows))} rows, newest first" + (" (first 1,000 shown)" if len(rows) >= 1000 else ""))
+# A read is two rows: its request (written before the answer) and its result; show the result beside the request.
+results = {r.detail["call"]: r for r in rows if r.event == "tool_result" and isinstance((r.detail or {}).get("call"), int)}
+
+
+def _outcome(r) -> str:
+    result = results.get(r.id) if r.outcome == "requested" else None
+    return f"requested → {result.outcome}" if result else (r.outcome or "")
+
+
+def _duration(r) -> str:
+    value = r.duration_ms if r.duration_ms is not None else getattr(results.get(r.id), "duration_ms", None)
+    return formatting.duration_ms(value) if value is not None else ""
+
+
 frame = pd.DataFrame([{
     "#": r.id, "At (UTC)": f"{r.at:%Y-%m-%d %H:%M:%S}", "Event": r.event, "User": r.actor, "Channel": r.channel,
-    "Site": (r.site or "").upper(), "Tool": r.tool or "", "Outcome": r.outcome or "",
-    "Duration": formatting.duration_ms(r.duration_ms) if r.duration_ms is not None else "",
+    "Site": (r.site or "").upper(), "Tool": r.tool or "", "Outcome": _outcome(r), "Duration": _duration(r),
 } for r in rows])
 st.dataframe(frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)),
              column_config={"#": st.column_config.NumberColumn(width="small"),
@@ -97,3 +110,10 @@ with right:
     st.caption("Detail")
     st.json(row.detail or {}, expanded=2)
     st.caption(f"Row hash `{row.row_hash[:16]}…` · previous `{row.prev_hash[:16]}…`")
+    if row.event == "tool_result" and (row.detail or {}).get("call"):
+        st.caption(f"The result of the read requested in row #{row.detail['call']}.")
+    elif row.event == "tool_call" and row.outcome == "requested":
+        result = results.get(row.id)
+        st.caption(f"Its result is row #{result.id}." if result else
+                   "Its result row is not among the rows shown: widen the filters (it follows within a second, "
+                   "unless the console stopped while the read was running).")

@@ -29,6 +29,23 @@ def test_audit_filters_search_and_detail(app, make_operation, ui_runtime) -> Non
     assert op.id
 
 
+def test_a_read_shows_its_result_beside_its_request(app, ui_runtime) -> None:
+    from mcp_bridge.types import Caller, Source
+
+    seller = Caller("seller@demo.local", frozenset({"seller"}), frozenset({"us", "de"}), "chat")
+    assert ui_runtime.bridge.call(seller, "ads__get_regions", {"site": "de"}, source=Source("chat", "c")).status == "ok"
+    ui_runtime.bridge.calls.flush()
+    result, request = ui_runtime.bridge.audit.query(tool="ads__get_regions", limit=2)
+    at = open_page(app("approver@demo.local"), "audit")
+    at.text_input(key="audit-tool").input("ads__get_regions").run()
+    table = at.dataframe[0].value.set_index("#")
+    assert table.loc[request.id, ["Event", "Outcome"]].tolist() == ["tool_call", "requested → ok"]
+    assert table.loc[result.id, ["Event", "Outcome"]].tolist() == ["tool_result", "ok"]
+    assert table.loc[request.id, "Duration"] == table.loc[result.id, "Duration"] != ""
+    at.selectbox(key="audit-row").select(request.id).run()
+    assert any(c.value == f"Its result is row #{result.id}." for c in at.caption)
+
+
 def test_audit_exports_and_verifies_the_chain(app, ui_runtime) -> None:
     at = open_page(app("admin@demo.local"), "audit")
     labels = [b.proto.label for b in at.get("download_button")]
