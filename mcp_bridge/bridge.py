@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mcp_bridge import audit, errors
+from mcp_bridge import audit_rows, errors
 from mcp_bridge.audit import AuditLog
 from mcp_bridge.call_log import CallLog
 from mcp_bridge.catalog import visible_to
@@ -140,14 +140,19 @@ class Bridge:
             sent = {**args, "pii_grant": sign_pii_grant(self.config.approval_secret, site=args["site"], subject=caller.user)}
         written: list[Any] = []  # what writing the request row gave: its Appended, None (would wait), an error
 
-        def write_request() -> None:  # on the pool's loop thread, while the server works; never waits
+        def write_request(append: Any) -> None:
             try:
-                written.append(self.calls.try_append(_call_row(caller, spec.name, args, source)))
+                written.append(append(_call_row(caller, spec.name, args, source)))
             except Exception as exc:
                 written.append(exc)
 
+        # SQLite: on the pool's loop thread, right after the request left, never waiting. PostgreSQL: its round
+        # trips must not stall the loop, so this thread writes the row while the server works.
+        local = self.audit.local
         pending = self.pool.submit(spec.server, spec.tool, sent, timeout=self.config.call_timeout_s, retry=True,
-                                   meanwhile=write_request)
+                                   meanwhile=partial(write_request, self.calls.try_append) if local else None)
+        if not local:
+            write_request(self.calls.append)
         try:
             result = pending.result()
         except ConsoleError as exc:
@@ -193,25 +198,25 @@ class _AuditFailed(Exception):
 
 
 def _call_row(caller: Caller, name: str, args: dict[str, Any], source: Source,
-              outcome: ToolOutcome | None = None) -> audit.Entry:
+              outcome: ToolOutcome | None = None) -> audit_rows.Entry:
     """A `tool_call` row: a read's request (no outcome yet), or a call settled here (refused, failed, proposed)."""
     detail: dict[str, Any] = {"source": source.kind, "source_ref": source.ref}
     if outcome is None:
-        return audit.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
+        return audit_rows.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
                            arguments=args, outcome="requested", detail=detail)
     if outcome.code:
         detail["error"] = outcome.text
-    return audit.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
+    return audit_rows.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
                        arguments=args, outcome=outcome.code or outcome.status, detail=detail,
                        duration_ms=outcome.duration_ms, result_size=len(outcome.text))
 
 
-def _result_row(caller: Caller, name: str, site: Any, call_id: int, outcome: ToolOutcome, source: Source) -> audit.Entry:
+def _result_row(caller: Caller, name: str, site: Any, call_id: int, outcome: ToolOutcome, source: Source) -> audit_rows.Entry:
     """The `tool_result` row of the read whose request is row `call_id` (built when it is written)."""
     detail: dict[str, Any] = {"call": call_id, "source": source.kind, "source_ref": source.ref}
     if outcome.code:
         detail["error"] = outcome.text
-    return audit.entry("tool_result", actor=caller.user, channel=caller.channel, site=site, tool=name,
+    return audit_rows.entry("tool_result", actor=caller.user, channel=caller.channel, site=site, tool=name,
                        outcome=outcome.code or outcome.status, detail=detail, duration_ms=outcome.duration_ms,
                        result_size=len(outcome.text))
 

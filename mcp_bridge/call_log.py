@@ -15,7 +15,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from mcp_bridge.audit import Appended, AuditLog, Entry
+from mcp_bridge.audit import AuditLog
+from mcp_bridge.audit_rows import Appended, Entry
 
 log = logging.getLogger(__name__)
 FLUSH_AFTER_S = 0.05  # long enough that a busy caller's next row carries the results, short for a person

@@ -70,7 +70,10 @@ def _console_engine(directory: Path, name: str) -> Any:
 
 
 def _bridge_call(pool: SessionPool, config: BridgeConfig, directory: Path) -> tuple[Callable[..., None], Any] | None:
-    """Bridge.call on the pool's own session (policy, scope, catalog, audit), when the bridge exists."""
+    """Bridge.call on the pool's own session (policy, scope, catalog, audit), when the bridge exists.
+
+    Each call's answer waits for its request row; its result row is written by the flusher (or at close).
+    """
     try:
         bridge_module = importlib.import_module("mcp_bridge.bridge")
     except ImportError:
@@ -190,7 +193,7 @@ def report(result: dict[str, Any]) -> str:
                   f"  {'path':46} {'n':>5} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9}"]
         for label, key in (("bare SDK session (inside the pool's loop)", "bare"),
                            ("SessionPool.call (any thread, via the portal)", "pool"),
-                           ("Bridge.call (scope, catalog, audit row)", "bridge")):
+                           ("Bridge.call (scope, catalog, audit request)", "bridge")):
             if f := case.get(key):
                 lines.append(f"  {label:46} {f['n']:>5} {f['p50_ms']:>9.2f} {f['p99_ms']:>9.2f} {f['mean_ms']:>9.2f}")
         light = case["bare"]["p50_ms"] < TARGET_P99_MS  # the p99 target is about what the bridge adds

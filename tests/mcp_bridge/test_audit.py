@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from console.migrations import migrate_console
-from mcp_bridge.audit import REDACTED, AuditLog, bench_append, redact
+from mcp_bridge.audit import AuditLog, bench_append
+from mcp_bridge.audit_rows import REDACTED, redact
 from mcp_bridge.store import make_engine
 
 
@@ -88,7 +89,7 @@ def test_inserting_a_row_is_caught(engine: Engine, audit: AuditLog, row: int) ->
 
 
 def test_a_recomputed_forgery_still_breaks_the_next_link(engine: Engine, audit: AuditLog) -> None:
-    from mcp_bridge.audit import row_hash
+    from mcp_bridge.audit_rows import row_hash
     from mcp_bridge.store import AuditRow, Store
 
     with Store(engine).write() as s:
@@ -294,7 +295,7 @@ def test_odd_keys_and_values_still_verify(any_engine: Engine) -> None:
 ])
 def test_the_hash_written_is_the_hash_verify_recomputes(engine: Engine, values: dict) -> None:
     """Appends assemble the hashed text from each column's own canonical text; it must be canonical(row) exactly."""
-    from mcp_bridge.audit import entry, row_hash
+    from mcp_bridge.audit_rows import entry, row_hash
 
     log = AuditLog(engine)
     fields = {"site": "us", "tool": "ads__list_keywords", "outcome": "ok", "duration_ms": 1.0, **values}

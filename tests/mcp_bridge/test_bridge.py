@@ -226,3 +226,43 @@ def test_a_proposal_whose_audit_row_fails_is_not_queued(bridge, callers, gate_ma
     with pytest.raises(RuntimeError, match="disk full"):
         bridge.call(callers["seller"], "ads__update_bid", {"site": "us", "keyword_id": kid, "bid": bid - 0.1}, source=CHAT)
     assert bridge.gate.list() == []
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_console_runtime(request, console_url, gate_market_url):
+    """A runtime whose console database is SQLite (request rows written on the loop) or PostgreSQL (by the caller)."""
+    from tests.support.console_db import make_runtime
+
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else console_url
+    rt = make_runtime(url, gate_market_url)
+    yield rt
+    rt.close()
+
+
+def test_concurrent_reads_each_leave_a_request_and_a_result_row(any_console_runtime) -> None:
+    import threading
+
+    rt = any_console_runtime
+    assert rt.bridge.audit.local == (rt.engine.dialect.name == "sqlite")
+    seller = rt.users.caller("seller@demo.local", "chat")
+    answers: list[str] = []
+
+    def reader(n: int) -> None:
+        for i in range(10):
+            site = "us" if (n + i) % 2 else "de"
+            answers.append(rt.bridge.call(seller, "ads__list_profiles", {"site": site}, source=Source("chat", f"r{n}")).status)
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == ["ok"] * 80
+    rt.bridge.calls.flush()
+    requests = rt.bridge.audit.query(event="tool_call", limit=1000)
+    results = rt.bridge.audit.query(event="tool_result", limit=1000)
+    assert len(requests) == len(results) == 80 and {r.outcome for r in requests} == {"requested"}
+    by_call = {r.detail["call"]: r for r in results}
+    assert set(by_call) == {r.id for r in requests}  # every request has exactly one result, after it
+    assert all(by_call[r.id].id > r.id and by_call[r.id].site == r.site == r.arguments["site"] for r in requests)
+    assert rt.bridge.audit.verify().ok
