@@ -57,14 +57,6 @@ class Entry:
     columns: dict[str, Any]
     texts: dict[str, str]
 
-    def with_result(self, *, outcome: str | None, duration_ms: float | None, result_size: int | None,
-                    detail: dict[str, Any] | None = None) -> Entry:
-        """The same row with what is known only once the call is over (and `detail`, when given, instead)."""
-        changed: dict[str, Any] = {"outcome": outcome, "duration_ms": _duration(duration_ms), "result_size": result_size}
-        if detail is not None:
-            changed["detail"] = canonical(redact(detail))
-        return Entry({**self.columns, **changed}, {**self.texts, **_texts(changed)})
-
 
 def entry(event: str, *, actor: str, channel: str, site: str | None = None, tool: str | None = None,
           arguments: dict[str, Any] | None = None, outcome: str | None = None, detail: dict[str, Any] | None = None,

@@ -199,16 +199,16 @@ class _AuditFailed(Exception):
 
 def _call_row(caller: Caller, name: str, args: dict[str, Any], source: Source,
               outcome: ToolOutcome | None = None) -> audit_rows.Entry:
-    """A `tool_call` row: a read's request (no outcome yet), or a call settled here (refused, failed, proposed)."""
+    """A `tool_call` row: a read's request (its result follows in a `tool_result` row), or a call refused here."""
     detail: dict[str, Any] = {"source": source.kind, "source_ref": source.ref}
     if outcome is None:
-        return audit_rows.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
-                           arguments=args, outcome="requested", detail=detail)
+        return audit_rows.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"),
+                                tool=name, arguments=args, outcome="requested", detail=detail)
     if outcome.code:
         detail["error"] = outcome.text
     return audit_rows.entry("tool_call", actor=caller.user, channel=caller.channel, site=args.get("site"), tool=name,
-                       arguments=args, outcome=outcome.code or outcome.status, detail=detail,
-                       duration_ms=outcome.duration_ms, result_size=len(outcome.text))
+                            arguments=args, outcome=outcome.code or outcome.status, detail=detail,
+                            duration_ms=outcome.duration_ms, result_size=len(outcome.text))
 
 
 def _result_row(caller: Caller, name: str, site: Any, call_id: int, outcome: ToolOutcome, source: Source) -> audit_rows.Entry:
@@ -217,8 +217,8 @@ def _result_row(caller: Caller, name: str, site: Any, call_id: int, outcome: Too
     if outcome.code:
         detail["error"] = outcome.text
     return audit_rows.entry("tool_result", actor=caller.user, channel=caller.channel, site=site, tool=name,
-                       outcome=outcome.code or outcome.status, detail=detail, duration_ms=outcome.duration_ms,
-                       result_size=len(outcome.text))
+                            outcome=outcome.code or outcome.status, detail=detail, duration_ms=outcome.duration_ms,
+                            result_size=len(outcome.text))
 
 
 def _withheld(name: str, started: float, exc: BaseException) -> ToolOutcome:

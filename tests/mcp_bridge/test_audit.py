@@ -300,8 +300,8 @@ def test_the_hash_written_is_the_hash_verify_recomputes(engine: Engine, values: 
     log = AuditLog(engine)
     fields = {"site": "us", "tool": "ads__list_keywords", "outcome": "ok", "duration_ms": 1.0, **values}
     log.append("tool_call", actor="ünï@demo.local", channel="chat", **fields)
-    later = entry("tool_call", actor="b@demo.local", channel="cli", **fields).with_result(
-        outcome="NOT_FOUND", duration_ms=2.5, result_size=7, detail={"error": "NOT_FOUND: «x»"})
+    later = entry("tool_call", actor="b@demo.local", channel="cli", **{
+        **fields, "outcome": "NOT_FOUND", "duration_ms": 2.5, "result_size": 7, "detail": {"error": "NOT_FOUND: «x»"}})
     log.append_entry(later)
     both = log.append_entries([later, later])  # one transaction, linked in order
     assert [a.id for a in both] == [3, 4] and log.append_entries([]) == []
