@@ -104,8 +104,11 @@ left, right = st.columns(2)
 with left:
     st.markdown(f"**{row.event}** by **{row.actor}** via {row.channel} at {row.at:%Y-%m-%d %H:%M:%S} UTC")
     st.markdown(f"Site: {(row.site or '—').upper()} · Tool: `{row.tool or '—'}` · Outcome: {row.outcome or '—'}")
-    st.caption("Arguments")
-    st.json(row.arguments or {}, expanded=2)
+    if row.event == "tool_result" and (row.detail or {}).get("call"):
+        st.caption(f"Arguments: in the request, row #{row.detail['call']}")
+    else:
+        st.caption("Arguments")
+        st.json(row.arguments or {}, expanded=2)
 with right:
     st.caption("Detail")
     st.json(row.detail or {}, expanded=2)

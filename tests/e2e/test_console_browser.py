@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -250,3 +251,16 @@ def test_screenshots_of_every_page(console_app, new_page) -> None:
         page.get_by_role("tab", name=tab).click()
         wait_idle(page)
         screenshot(page, "admin-" + tab.lower().replace(" ", "-"))
+    # The dashboards' reads, two rows each: the request (before the answer) and its result (within 50 ms).
+    audit = AuditLog(make_engine(app.console_url))
+    requests = audit.query(event="tool_call", outcome="requested", limit=1000)
+    assert requests and {r.actor for r in requests} == {"admin@demo.local"}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(audit.query(event="tool_result", limit=1000)) < len(requests):
+        time.sleep(0.1)
+    assert {r.detail["call"] for r in audit.query(event="tool_result", limit=1000)} >= {r.id for r in requests}
+    open_nav(page, "Audit")
+    page.get_by_label("Tool").fill("analytics__get_ads_dashboard")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    screenshot(page, "audit-reads")
