@@ -19,14 +19,14 @@ from mcp_bridge.audit import AuditLog
 from mcp_bridge.audit_rows import Appended, Entry
 
 log = logging.getLogger(__name__)
-FLUSH_AFTER_S = 0.05  # long enough that a busy caller's next row carries the results, short for a person
+FLUSH_AFTER_S = 0.05  # a busy bridge's results go in one transaction per 50 ms; a person never sees the delay
 RETRY_MAX_S = 5.0  # a failing flush backs off up to this; the rows stay queued until one succeeds
 
 Later = Callable[[], Entry]  # a row built only when it is written, off the caller's path
 
 
 class CallLog:
-    """Appends through `audit`, carrying the queued result rows along with each row it writes."""
+    """Appends through `audit`: rows now, and result rows later (flushed, or carried by the next `append`)."""
 
     def __init__(self, audit: AuditLog, *, flush_after_s: float = FLUSH_AFTER_S) -> None:
         self.audit = audit

@@ -166,8 +166,8 @@ class SessionPool:
 
         `meanwhile` runs once on the loop thread while the server works: right after the request was written
         to a stdio server (over HTTP, just before it is sent); never when no session could be opened. It must
-        not wait, and what it raises is logged, not passed on. The bridge writes a read's audit row there, on a thread still warm
-        from sending, instead of after the answer.
+        not wait, and what it raises is logged, not passed on. The bridge writes a read's audit row there, on
+        a thread still warm from sending, instead of after the answer.
         """
         return self._submit(self._request, server, tool, arguments or {}, timeout or self.config.call_timeout_s, retry,
                             _Once(meanwhile) if meanwhile else None)
