@@ -67,10 +67,6 @@ class AuditLog:
         session.execute(MOVE_HEAD, {"new_last_id": values["id"], "new_last_hash": values["row_hash"]})
         return Appended(values["id"], values["at"], values["row_hash"])
 
-    def append_entry(self, row: Entry) -> Appended:
-        """Add a row made beforehand with `entry` (serialised while the caller had time), in its own transaction."""
-        return self._appender.append([row])[0]
-
     def append_entries(self, rows: Sequence[Entry]) -> list[Appended]:
         """Add rows made with `entry`, in order, in one transaction (all or none); one commit for them all."""
         return self._appender.append(rows) if rows else []

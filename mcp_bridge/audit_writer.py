@@ -17,11 +17,11 @@ from sqlalchemy import Engine, bindparam, event, insert, literal_column, select,
 from mcp_bridge.audit_rows import JSON_FIELDS, Appended, Entry, link
 from mcp_bridge.store import SQLITE_BUSY_TIMEOUT_MS, AuditHead, AuditRow
 
-HEAD = AuditHead.__table__
-LOCK_HEAD = select(HEAD.c.last_id, HEAD.c.last_hash).where(HEAD.c.id == literal_column("1")).with_for_update()
+_HEAD = AuditHead.__table__
+LOCK_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == literal_column("1")).with_for_update()
 INSERT_ROW = insert(AuditRow.__table__)
-MOVE_HEAD = update(HEAD).where(HEAD.c.id == literal_column("1")).values(last_id=bindparam("new_last_id"),
-                                                                        last_hash=bindparam("new_last_hash"))
+MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == literal_column("1")).values(last_id=bindparam("new_last_id"),
+                                                                         last_hash=bindparam("new_last_hash"))
 
 
 class _StaleConnection(Exception):

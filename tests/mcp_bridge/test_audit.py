@@ -302,7 +302,7 @@ def test_the_hash_written_is_the_hash_verify_recomputes(engine: Engine, values: 
     log.append("tool_call", actor="ünï@demo.local", channel="chat", **fields)
     later = entry("tool_call", actor="b@demo.local", channel="cli", **{
         **fields, "outcome": "NOT_FOUND", "duration_ms": 2.5, "result_size": 7, "detail": {"error": "NOT_FOUND: «x»"}})
-    log.append_entry(later)
+    log.append_entries([later])
     both = log.append_entries([later, later])  # one transaction, linked in order
     assert [a.id for a in both] == [3, 4] and log.append_entries([]) == []
     rows = list(reversed(log.query(limit=10)))
