@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup bench clean
+.PHONY: run test lint setup bench rehearse clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 3 --dist loadfile
 
 bench: setup
 	$(PY) -m console bench bridge
+
+rehearse: $(STAMP)
+	$(PY) deploy/rehearse.py
 
 clean:
 	rm -rf data artifacts .pytest_cache

@@ -8,48 +8,72 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from console.auth import SignInMisconfigured, SignInMode, demo_accounts, sign_in, sign_in_mode, sign_out
+from console.auth import (
+    DEMO_COOKIE,
+    DEMO_COOKIE_TTL_S,
+    EmailNotVerified,
+    SignInMisconfigured,
+    SignInMode,
+    demo_accounts,
+    demo_cookie,
+    restore_demo_sign_in,
+    sign_in,
+    sign_in_mode,
+    sign_out,
+)
 from console.errors import AuthRequired, ConsoleError
+from console.logs import configure_logging
 from console.settings import Settings
+from mcp_bridge.types import Caller
 from pages.components import SITE_CURRENCY, render_error
-from pages.state import SHELL_KEY, ConsoleState, console_state, get_runtime
+from pages.state import (
+    SHELL_KEY,
+    ConsoleState,
+    console_state,
+    get_runtime,
+    read_cookie,
+    site_select,
+    write_cookie,
+)
 
 st.set_page_config(page_title="Operator Console", page_icon=":material/storefront:", layout="wide")
 
 HERE = Path(__file__).parent
 ROLE_LABELS = {"seller": "Seller", "manager": "Manager", "approver": "Approver", "admin": "Admin"}
-
-
-def page(name: str, title: str, icon: str, **kwargs) -> st.Page | None:
-    """A page from pages/<name>.py, or None when that page is not in this build yet."""
-    path = f"pages/{name}.py"
-    return st.Page(path, title=title, icon=icon, url_path=name, **kwargs) if (HERE / path).exists() else None
+NEXT_COOKIE = "console_next_page"  # the page a link asked for, across the identity provider's round trip
+NEXT_COOKIE_TTL_S = 600
+# Every page: its file in pages/ (also its URL path), title, icon, section, and the roles that open it (admin holds
+# every role). Managers live on the dashboards; sellers act from them (their alert panels propose fixes).
+PAGES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
+    ("home", "Home", ":material/home:", "Work", ()),
+    ("chat", "Chat", ":material/forum:", "Work", ("seller",)),
+    ("my_requests", "My requests", ":material/outbox:", "Work", ("seller",)),
+    ("approvals", "Approvals", ":material/task_alt:", "Work", ("approver",)),
+    ("ads", "Ads", ":material/campaign:", "Dashboards", ("manager", "seller")),
+    ("inventory", "Inventory", ":material/inventory_2:", "Dashboards", ("manager", "seller")),
+    ("sales", "Sales", ":material/payments:", "Dashboards", ("manager", "seller")),
+    ("reports", "Reports", ":material/summarize:", "Dashboards", ("manager", "seller")),
+    ("audit", "Audit", ":material/policy:", "Control", ("approver", "admin")),
+    ("admin", "Admin", ":material/admin_panel_settings:", "Control", ("admin",)),
+    ("gateway", "Gateway", ":material/hub:", "Control", ("admin",)),
+)
+PAGE_ROLES = {name: roles for name, _, _, _, roles in PAGES}
 
 
 def navigation_for(caller) -> dict[str, list[st.Page]]:
-    """What each role sees (admin holds every role): see docs in pages/home.py."""
-    sections: dict[str, list[st.Page | None]] = {
-        "Work": [page("home", "Home", ":material/home:", default=True)],
-        "Dashboards": [],
-        "Control": [],
-    }
-    if caller.has("seller"):
-        sections["Work"].append(page("chat", "Chat", ":material/forum:"))
-    if caller.has("approver"):
-        sections["Work"].append(page("approvals", "Approvals", ":material/task_alt:"))
-    # Managers live on the dashboards; sellers act from them (their alert panels propose fixes).
-    if caller.has("manager") or caller.has("seller"):
-        sections["Dashboards"] += [
-            page("ads", "Ads", ":material/campaign:"),
-            page("inventory", "Inventory", ":material/inventory_2:"),
-            page("sales", "Sales", ":material/payments:"),
-            page("reports", "Reports", ":material/summarize:"),
-        ]
-    if caller.has("approver") or caller.has("admin"):
-        sections["Control"].append(page("audit", "Audit", ":material/policy:"))
-    if caller.has("admin"):
-        sections["Control"].append(page("admin", "Admin", ":material/admin_panel_settings:"))
-    return {name: [p for p in pages if p] for name, pages in sections.items() if any(pages)}
+    """What each role sees (see docs in pages/home.py); a page only when its file is in this build."""
+    sections: dict[str, list[st.Page]] = {"Work": [], "Dashboards": [], "Control": []}
+    for name, title, icon, section, roles in PAGES:
+        if (not roles or any(caller.has(r) for r in roles)) and (HERE / "pages" / f"{name}.py").exists():
+            sections[section].append(st.Page(f"pages/{name}.py", title=title, icon=icon, url_path=name,
+                                             default=name == "home"))
+    return {name: pages for name, pages in sections.items() if pages}
+
+
+def at_every_path(render, title: str) -> list[st.Page]:
+    """`render` at the root and at every page's URL, so a link to /approvals keeps its URL through the sign-in and
+    the page opens once signed in (a page's identity is its URL path)."""
+    return [st.Page(render, title=title, url_path=name, default=name == "home") for name, *_ in PAGES]
 
 
 def read_secrets() -> dict:
@@ -59,9 +83,13 @@ def read_secrets() -> dict:
         return {}
 
 
-def only_page(render, title: str) -> None:
-    """Show one page without the role navigation (sign-in, no access); st.navigation keeps pages/ out of the menu."""
-    st.navigation([st.Page(render, title=title, url_path=title.lower().replace(" ", "-"))], position="hidden").run()
+def only_page(render, title: str, *, remember_path: bool = False) -> None:
+    """Show one page, whatever the URL, without the role navigation (sign-in, no access); st.navigation keeps pages/
+    out of the menu. `remember_path`: the browser keeps the URL's page for after the identity provider's round trip."""
+    current = st.navigation(at_every_path(render, title), position="hidden")
+    if remember_path and current.url_path:
+        write_cookie(NEXT_COOKIE, current.url_path, max_age_s=NEXT_COOKIE_TTL_S)
+    current.run()
 
 
 def startup_refused(exc: Exception) -> None:
@@ -80,6 +108,14 @@ def oidc_sign_in_page() -> None:
         st.login()
 
 
+def sign_in_refused_page(exc: EmailNotVerified) -> None:
+    # Not render_error: its AUTH_REQUIRED advice (sign out from the sidebar, sign in again) cannot help here.
+    st.title("Sign-in refused")
+    st.error(f"**{exc.code}** — {exc.message}", icon=":material/gpp_bad:")
+    if st.button("Sign in with another account", type="primary", icon=":material/logout:"):
+        st.logout()  # clears the identity cookie, so the provider asks again
+
+
 def demo_sign_in_page() -> None:
     runtime = get_runtime()
     st.title("Operator Console")
@@ -94,12 +130,15 @@ def demo_sign_in_page() -> None:
         with st.container(border=True):
             who, roles, sites, action = st.columns([3, 2, 2, 1], vertical_alignment="center")
             who.markdown(f"**{account.name}**  \n`{account.email}`")
-            roles.markdown(", ".join(ROLE_LABELS.get(r, r) for r in sorted(account.roles)) or "no roles")
+            roles.markdown(roles_text(Caller.of(account.email, account.site_roles)) if account.site_roles
+                           else ", ".join(ROLE_LABELS.get(r, r) for r in sorted(account.roles)) or "no roles")
             sites.markdown("Sites: " + (", ".join(s.upper() for s in sorted(account.sites)) or "none"))
             if action.button("Sign in", key=f"demo-{account.email}", type="primary"):
                 state = console_state()
                 state.account = sign_in(runtime, email=account.email, name=account.name, mode=SignInMode.DEMO)
                 state.mode = SignInMode.DEMO.value
+                state.cookie = demo_cookie(runtime.settings, account.email)
+                state.forget_cookies = tuple(c for c in state.forget_cookies if c != DEMO_COOKIE)
                 st.rerun()
 
 
@@ -114,23 +153,42 @@ def no_access_page() -> None:
     )
 
 
-def sidebar(runtime, caller, state: ConsoleState) -> None:
+def roles_text(caller) -> str:
+    """`Approver, Seller` — or, when the roles differ between sites, `Approver (US) · Seller (DE)`."""
+    parts = []
+    for role in sorted(caller.roles):
+        held = sorted(s for s in caller.sites if role in caller.roles_on(s))
+        where = "" if set(held) == set(caller.sites) else f" ({', '.join(s.upper() for s in held)})"
+        parts.append(ROLE_LABELS.get(role, role) + where)
+    return (" · " if any("(" in p for p in parts) else ", ").join(parts) or "none"
+
+
+def page_sites(caller, page: st.Page) -> list[str]:
+    """The sites the page works on: those where the caller holds one of the roles that open it."""
+    roles = PAGE_ROLES.get(page.url_path or "home", ())
+    return sorted(caller.sites_with(*roles) if roles else caller.sites)
+
+
+def browser_cookies(state: ConsoleState) -> None:
+    """What the browser should keep (the demo sign-in) and forget (after a sign-out, a used link)."""
+    if state.cookie and state.mode == SignInMode.DEMO.value:
+        write_cookie(DEMO_COOKIE, state.cookie, max_age_s=DEMO_COOKIE_TTL_S)
+    for name in state.forget_cookies:
+        write_cookie(name, None)
+
+
+def sidebar(runtime, caller, state: ConsoleState, page: st.Page) -> None:
     account = state.account
     with st.sidebar:
         st.markdown(f"**{account.name}**  \n{account.email}")
-        st.caption("Roles: " + (", ".join(ROLE_LABELS.get(r, r) for r in sorted(caller.roles)) or "none"))
-        sites = sorted(caller.sites)
+        st.caption("Roles: " + roles_text(caller))
+        sites = page_sites(caller, page)
         if sites:
-            if st.session_state.get("active_site") not in sites:
-                st.session_state["active_site"] = state.site if state.site in sites else sites[0]
-            state.site = st.selectbox(
-                "Active site",
-                sites,
-                key="active_site",
-                format_func=lambda s: f"{s.upper()} ({SITE_CURRENCY.get(s, '')})",
-                help="Chat and dashboards work on this site. Only the sites in your scope are listed.",
-            )
-        if caller.has("approver") and caller.sites:
+            site_select(sites, key="active_site", label="Active site",
+                        format_func=lambda s: f"{s.upper()} ({SITE_CURRENCY.get(s, '')})",
+                        help="Chat and dashboards work on this site. Listed: the sites of your scope where your "
+                             "roles open this page.")
+        if caller.has("approver") and caller.sites_with("approver"):
             try:
                 waiting = runtime.bridge.gate.pending_count(caller)
             except Exception as exc:  # the sidebar must not take the page down
@@ -150,10 +208,28 @@ def sidebar(runtime, caller, state: ConsoleState) -> None:
             if mode == SignInMode.OIDC.value:
                 st.logout()  # clears the identity cookie and redirects; nothing more to draw
                 st.stop()
+            after = console_state()
+            after.cookies_read = True  # this session's cookies still hold the sign-in just ended
+            after.forget_cookies = (DEMO_COOKIE,)
             st.rerun()
+        browser_cookies(state)
+
+
+def landing_page(state: ConsoleState, navigation: dict[str, list[st.Page]], current: st.Page) -> st.Page | None:
+    """The page a link asked for before the identity provider's round trip (which lands on the root), once."""
+    if state.next_page_read:
+        return None
+    state.next_page_read = True
+    wanted = read_cookie(NEXT_COOKIE)
+    if not wanted:
+        return None
+    state.forget_cookies = (*state.forget_cookies, NEXT_COOKIE)
+    pages = {p.url_path: p for section in navigation.values() for p in section}
+    return pages.get(wanted) if current.url_path == "" else None
 
 
 def main() -> None:
+    configure_logging()
     try:
         mode = sign_in_mode(Settings(), read_secrets())
         runtime = get_runtime()
@@ -163,7 +239,7 @@ def main() -> None:
     state = console_state()
     if mode is SignInMode.OIDC:
         if not st.user.is_logged_in:
-            only_page(oidc_sign_in_page, "Sign in")
+            only_page(oidc_sign_in_page, "Sign in", remember_path=True)
             return
         email = str(st.user.get("email") or "").strip().lower()
         if state.account is None or state.account.email != email:
@@ -171,20 +247,39 @@ def main() -> None:
                 if "@" not in email:
                     raise AuthRequired("the identity provider sent no email address; add the `email` scope to "
                                        "the OIDC client (client_kwargs in [auth]) and sign in again")
-                state.account = sign_in(runtime, email=email, name=st.user.get("name"), mode=mode)
+                state.account = sign_in(runtime, email=email, name=st.user.get("name"), mode=mode,
+                                        email_verified=st.user.get("email_verified"))
+            except EmailNotVerified as exc:
+                only_page(partial(sign_in_refused_page, exc), "Sign-in refused")
+                return
             except ConsoleError as exc:
                 only_page(partial(render_error, exc), "Sign-in failed")
                 return
             state.mode = mode.value
     elif state.account is None:
-        only_page(demo_sign_in_page, "Sign in")
-        return
+        if not state.cookies_read:  # a reload or a link opens a new session: the browser's cookie signs in again
+            state.cookies_read = True
+            value = read_cookie(DEMO_COOKIE)
+            try:
+                state.account = restore_demo_sign_in(runtime, value)
+            except ConsoleError:
+                state.account = None
+            if state.account is not None:
+                state.mode, state.cookie = SignInMode.DEMO.value, value
+        if state.account is None:
+            browser_cookies(state)
+            only_page(demo_sign_in_page, "Sign in")
+            return
     caller = runtime.users.caller(state.account.email, "ui")
     if not caller.roles or not caller.sites:
-        current = st.navigation([st.Page(no_access_page, title="No access", url_path="no-access")], position="hidden")
+        navigation = {"": at_every_path(no_access_page, "No access")}
+        current = st.navigation(navigation, position="hidden")
     else:
-        current = st.navigation(navigation_for(caller))
-    sidebar(runtime, caller, state)
+        navigation = navigation_for(caller)
+        current = st.navigation(navigation)
+        if mode is SignInMode.OIDC and (target := landing_page(state, navigation, current)) is not None:
+            st.switch_page(target)
+    sidebar(runtime, caller, state, current)  # its site picker moves the active site to where this page works
     st.session_state[SHELL_KEY] = True
     try:
         current.run()

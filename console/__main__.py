@@ -7,9 +7,11 @@ import importlib
 import sys
 
 from console.cli import GROUPS
+from console.logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
+    configure_logging()
     parser = argparse.ArgumentParser(prog="python -m console", description="Operator console command line.")
     sub = parser.add_subparsers(dest="group", required=True)
     for name in GROUPS:

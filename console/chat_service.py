@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.settings import Settings
-from mcp_bridge.conversations import Conversation, Conversations
-from mcp_bridge.events import AgentEvent
+from mcp_bridge.agent import AgentEvent, Conversation, Conversations
 from mcp_bridge.types import Caller
 
 PENDING_RE = re.compile(r"pending approval #(\d+)")
@@ -70,7 +69,7 @@ class ChatService:
         self.conversations = Conversations(runtime.engine)
         self.offline = not settings.claude_enabled
         if self.offline:
-            from mcp_bridge.offline import OfflineAgent
+            from mcp_bridge.agent.offline import OfflineAgent
 
             self.agent = OfflineAgent(runtime.bridge, self.conversations, today=market_today())
             self.model = "offline"

@@ -9,8 +9,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, Float, Index, Integer, String, Text, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from mcp_bridge.errors import database_trouble
 
 GENESIS_HASH = "0" * 64
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # how long a SQLite writer waits for another's lock
@@ -54,7 +72,13 @@ def make_engine(url: str) -> Engine:
     def _sqlite_begin(conn):  # pragma: no cover - runs on every transaction
         # A writer takes the write lock up front: a deferred transaction that read first and then
         # writes fails with SQLITE_BUSY instead of waiting, which would fork the audit chain.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("console_write") else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("console_write"):
+            # How long this writer waits for another's lock (set per transaction: connections are pooled).
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get('console_wait_ms', SQLITE_BUSY_TIMEOUT_MS))}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -71,10 +95,20 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A transaction that holds SQLite's write lock from its first statement; committed on success."""
-        with self._sessions() as session:
-            session.connection(execution_options={"console_write": True})
+    def write(self, *, wait_ms: int | None = None) -> Iterator[Session]:
+        """A transaction that holds SQLite's write lock from its first statement; committed on success.
+
+        `wait_ms` bounds how long it waits for another writer's lock (default: SQLite's 30 s busy timeout; on
+        PostgreSQL, the server's lock timeout). A locked, read-only, full or unreachable database raises a coded
+        DatabaseUnavailable, all of it rolled back.
+        """
+        with _coded_database_errors(), self._sessions() as session:
+            options: dict[str, Any] = {"console_write": True}
+            if wait_ms is not None:
+                options["console_wait_ms"] = max(1, int(wait_ms))
+            session.connection(execution_options=options)
+            if wait_ms is not None and self.dialect == "postgresql":
+                session.execute(text(f"SET LOCAL lock_timeout = {max(1, int(wait_ms))}"))
             try:
                 yield session
                 session.commit()
@@ -84,8 +118,19 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with _coded_database_errors(), self._sessions() as session:
             yield session
+
+
+@contextmanager
+def _coded_database_errors() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        coded = database_trouble(exc) if isinstance(exc, OperationalError | InterfaceError) else None
+        if coded is None:
+            raise
+        raise coded from exc
 
 
 class OperationRow(Base):
@@ -112,6 +157,17 @@ class OperationRow(Base):
     original_arguments: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     edit_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     executed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The approval token's random nonce, which the server's ledger keys the write by (never derived from the id,
+    # so a restored database or a second console cannot make a new operation match an old one), and the
+    # token's expiry: after it, a nonce the server has not applied can never be applied.
+    nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # What justifies it (the target's metrics over the rule's window, the rule or the request that led to it).
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Server, tool, site and target ids: one pending operation per intent; a different change of the same
+    # target names the one it supersedes.
+    intent: Mapped[str | None] = mapped_column(String(255), index=True)
+    supersedes: Mapped[int | None] = mapped_column(Integer)
+    token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(32))
@@ -124,6 +180,8 @@ class AuditRow(Base):
     """One link of the hash chain; ids are assigned by the appender and are contiguous."""
 
     __tablename__ = "audit_log"
+    # The Audit page counts decisions or reads in a time range from this index alone (migration 0008).
+    __table_args__ = (Index("ix_audit_log_at_event_outcome", "at", "event", "outcome"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     event: Mapped[str] = mapped_column(String(32), index=True)
@@ -138,6 +196,9 @@ class AuditRow(Base):
     result_size: Mapped[int | None] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+    # Which audit key MACs this row (a short fingerprint of it); NULL for rows chained with plain SHA-256
+    # before the chain was keyed, which may only form the chain's prefix.
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditHead(Base):
@@ -163,6 +224,15 @@ class SitePolicyRow(Base):
     price_change_max_pct: Mapped[float] = mapped_column(Float)
     expiry_hours: Mapped[float] = mapped_column(Float)
     allow_self_approval: Mapped[bool] = mapped_column(default=False)
+    # Creations and the day's total per target (migration 0005; defaults for rows saved before it).
+    max_new_daily_budget: Mapped[float] = mapped_column(Float, server_default="500")
+    max_new_bid: Mapped[float] = mapped_column(Float, server_default="5")
+    max_discount_pct: Mapped[float] = mapped_column(Float, server_default="50")
+    max_promotion_budget: Mapped[float] = mapped_column(Float, server_default="5000")
+    import_price_min: Mapped[float] = mapped_column(Float, server_default="1")
+    import_price_max: Mapped[float] = mapped_column(Float, server_default="10000")
+    max_stock_change: Mapped[float] = mapped_column(Float, server_default="5000")
+    max_target_daily_change_pct: Mapped[float] = mapped_column(Float, server_default="50")
 
 
 class ToolGroup(Base):
@@ -173,6 +243,13 @@ class ToolGroup(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     patterns: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The gateway's view of a group (migration 0006): `name` is its code in `/mcp/<code>`.
+    title: Mapped[str] = mapped_column(String(120), server_default="")
+    sites: Mapped[list[str]] = mapped_column(JSON, default=list)
+    writes: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    created_by: Mapped[str | None] = mapped_column(String(254))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class ApiKey(Base):
@@ -188,3 +265,5 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    replaced_by: Mapped[int | None] = mapped_column(Integer)

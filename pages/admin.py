@@ -7,29 +7,41 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from console.approvals import POLICY_FIELDS, site_policy, update_site_policy
-from console.models import ROLES
-from pages.components import SITE_CURRENCY, empty_state, page_header, render_error
-from pages.state import console_state, current_caller, flash, get_runtime
+from console.approvals.queue import POLICY_FIELDS, approval_keys, site_policy, update_site_policy
+from console.models import EVERY_SITE, ROLES
+from pages.components import empty_state, page_header, render_error
+from pages.state import console_state, current_caller, flash, get_runtime, site_select
 
+NO_ROLE = "(none)"
 runtime = get_runtime()
 users = runtime.users
 caller = current_caller("admin")
-POLICY_LABELS = {
-    "max_bid_change_abs": "Largest bid change per operation ({currency})",
-    "max_bid_change_pct": "Largest bid change per operation (%)",
-    "max_bid_change_daily_total": "Total bid increases per day ({currency})",
-    "max_budget_increase_pct": "Largest budget increase per operation (%)",
-    "max_budget_increase_abs": "Largest budget increase per operation ({currency})",
-    "price_change_min_pct": "Price change, lower bound (%)",
-    "price_change_max_pct": "Price change, upper bound (%)",
-    "expiry_hours": "Pending operations expire after (hours)",
-    "allow_self_approval": "Proposers may approve their own operations",
-}
 page_header("Admin", "Every change here is written to the audit log under your name.")
 if console_state().flash:
     st.success(console_state().flash, icon=":material/check_circle:")
     console_state().flash = None
+
+
+def user_row(user, sites: list[str]) -> dict[str, str]:
+    """One row of the Users table: the roles held on each site ("—": outside the user's scope)."""
+    row = {"Email": user.email, "Name": user.name, "Roles": roles_summary(user)}
+    for site in sites:
+        held = user.site_roles.get(site)
+        row[site.upper()] = "—" if held is None else (", ".join(sorted(held)) or "no role")
+    row["All sites"] = ", ".join(sorted(user.everywhere)) or "—"
+    row["Active"] = "yes" if user.active else "no"
+    return row
+
+
+def roles_summary(user) -> str:
+    """`seller` when held alike on every site of the scope, else `approver (US) · seller (DE)`."""
+    if not user.sites or not any(user.site_roles.values()):
+        return "— no access —"
+    parts = []
+    for role in sorted(set().union(*user.site_roles.values())):
+        held = [s for s in sorted(user.sites) if role in user.site_roles[s]]
+        parts.append(role if len(held) == len(user.sites) else f"{role} ({', '.join(s.upper() for s in held)})")
+    return " · ".join(parts)
 
 
 def act(action, done: str, *args, **kwargs) -> None:
@@ -42,34 +54,40 @@ def act(action, done: str, *args, **kwargs) -> None:
     st.rerun()
 
 
-users_tab, servers_tab, catalog_tab, limits_tab = st.tabs(["Users", "MCP servers", "Tool catalog", "Safety limits"])
+users_tab, servers_tab, catalog_tab, limits_tab, keys_tab = st.tabs(
+    ["Users", "MCP servers", "Tool catalog", "Safety limits", "Keys"])
 
 with users_tab:
     people = users.list()
-    st.dataframe(pd.DataFrame([{
-        "Email": u.email, "Name": u.name, "Roles": ", ".join(sorted(u.roles)) or "— no access —",
-        "Sites": ", ".join(s.upper() for s in sorted(u.sites)) or "—", "Active": "yes" if u.active else "no",
-    } for u in people]), hide_index=True, width="stretch")
-    waiting = [u.email for u in people if not u.roles or not u.sites]
-    if waiting:
-        st.warning(f"Waiting for access: {', '.join(waiting)} — grant a role and a site below.", icon=":material/lock:")
-    st.subheader("Grant or revoke")
     sites = users.sites()
+    st.dataframe(pd.DataFrame([user_row(u, sites) for u in people]), hide_index=True, width="stretch",
+                 column_config={"Email": st.column_config.TextColumn(width="medium"),
+                                "Roles": st.column_config.TextColumn(width="medium")})
+    waiting = [u.email for u in people if not u.sites or not any(u.site_roles.values())]
+    if waiting:
+        st.warning(f"Waiting for access: {', '.join(waiting)} — grant a role on a site below.", icon=":material/lock:")
+    st.subheader("Grant or revoke")
+    st.caption("A role is held on one site (a user may approve on US and sell on DE), or on every site of the user's "
+               "scope (All sites; admin always is). Granting a role on a site adds the site to the scope; revoking "
+               "a site without a role takes every role held on it.")
     with st.form("grant"):
         who, role, site = st.columns(3)
         email = who.selectbox("User", [u.email for u in people], key="grant-user")
-        chosen_role = role.selectbox("Role", ["(none)", *ROLES], key="grant-role")
-        chosen_site = site.selectbox("Site", ["(none)", *sites], key="grant-site",
-                                     format_func=lambda s: s if s == "(none)" else s.upper())
+        chosen_role = role.selectbox("Role", [NO_ROLE, *ROLES], key="grant-role",
+                                     format_func=lambda r: "— the site only —" if r == NO_ROLE else r)
+        chosen_site = site.selectbox("Site", [*sites, EVERY_SITE], key="grant-site",
+                                     format_func=lambda s: "All sites" if s == EVERY_SITE else s.upper())
         grant, revoke = st.columns(2)
         granted = grant.form_submit_button("Grant", type="primary", width="stretch")
         revoked = revoke.form_submit_button("Revoke", width="stretch")
-    kwargs = {"role": None if chosen_role == "(none)" else chosen_role,
-              "site": None if chosen_site == "(none)" else chosen_site, "actor": caller.user, "channel": "ui"}
+    kwargs = {"role": None if chosen_role == NO_ROLE else chosen_role,
+              "site": None if chosen_site == EVERY_SITE else chosen_site, "actor": caller.user, "channel": "ui"}
+    where = kwargs["site"].upper() if kwargs["site"] else "every site"
+    what = f"{kwargs['role']} on {where}" if kwargs["role"] else f"site {where}"
     if granted:
-        act(users.grant, f"Granted {kwargs['role'] or ''} {kwargs['site'] or ''} to {email}.", email, **kwargs)
+        act(users.grant, f"Granted {what} to {email}.", email, **kwargs)
     if revoked:
-        act(users.revoke, f"Revoked {kwargs['role'] or ''} {kwargs['site'] or ''} from {email}.", email, **kwargs)
+        act(users.revoke, f"Revoked {what} from {email}.", email, **kwargs)
     with st.expander("Add a user", icon=":material/person_add:"), st.form("add-user", border=False):
         new_email = st.text_input("Email")
         new_name = st.text_input("Name")
@@ -137,21 +155,56 @@ with catalog_tab:
         empty_state("No tools yet.", "Start the MCP servers (see the MCP servers tab).")
 
 with limits_tab:
-    site = st.selectbox("Site", sorted(caller.sites), key="limits-site", format_func=str.upper)
+    site = site_select(sorted(caller.sites), key="limits-site")
     policy = site_policy(runtime, site)
+    st.caption(f"Amounts are in {policy.currency}. Every bid, budget, price, new campaign, new bid, coupon, discount and "
+               "import price a proposal sets is checked against these, when it is proposed and again when approved.")
+    refusal = st.empty()  # a refused save says why above the form, and beside each value it names
     with st.form(f"limits-{site}"):
-        values = {}
+        values, beside = {}, {}
         columns = st.columns(2)
-        currency = SITE_CURRENCY.get(site, "")
         for i, name in enumerate(POLICY_FIELDS):
-            label = POLICY_LABELS.get(name, name.replace("_", " ").capitalize()).format(currency=currency)
             with columns[i % 2]:
                 current = getattr(policy, name)
                 if isinstance(current, bool):
-                    values[name] = st.checkbox(label, current, key=f"{site}-{name}",
+                    values[name] = st.checkbox(policy.label(name), current, key=f"{site}-{name}",
                                                help="Off by default: someone else must approve a change")
                 else:
-                    values[name] = st.number_input(label, value=float(current), step=0.5, key=f"{site}-{name}")
-        if st.form_submit_button("Save limits", type="primary"):
-            act(update_site_policy, f"Saved the safety limits of {site.upper()}.",
-                runtime, dataclasses.replace(policy, **values), actor=caller)
+                    values[name] = st.number_input(policy.label(name), value=float(current), step=0.5,
+                                                   key=f"{site}-{name}")
+                beside[name] = st.empty()
+        saved = st.form_submit_button("Save limits", type="primary")
+    if saved:
+        wanted = dataclasses.replace(policy, **values)
+        for name, problem in wanted.problems().items():
+            beside[name].error(problem, icon=":material/error:")
+        try:
+            update_site_policy(runtime, wanted, actor=caller)
+        except Exception as exc:
+            with refusal.container():
+                render_error(exc)
+        else:
+            flash(f"Saved the safety limits of {site.upper()}.")
+            st.rerun()
+    else:  # limits saved before they were checked: say which make no sense, so an admin fixes them
+        for name, problem in policy.problems().items():
+            beside[name].warning(f"The saved value makes no sense: {problem}", icon=":material/warning:")
+
+with keys_tab:
+    st.caption("Approval tokens, PII grants and the servers' service credentials are signed with these keys (each "
+               "server gets its own key derived from them). Rotate every 90 days: "
+               "`python -m console secrets rotate --as YOU`; the previous keys keep verifying for a grace period.")
+    keys = approval_keys(runtime)
+    stale = [k for k in keys if k.stale]
+    if stale:
+        st.warning(f"The signing key {stale[0].kid} is "
+                   + ("of unknown age" if stale[0].age_days is None else f"{stale[0].age_days:.0f} days old")
+                   + ": rotate it.", icon=":material/key:")
+    st.dataframe(pd.DataFrame([{
+        "Key id": k.kid, "Source": "CONSOLE_APPROVAL_SECRET" if k.source == "env" else "keyring file",
+        "Use": "signs new tokens" if k.signing else ("verifies until retired" if k.in_force else "retired"),
+        "Created": f"{k.created:%Y-%m-%d}" if k.created else "unknown",
+        "Age (days)": "—" if k.age_days is None else f"{k.age_days:,.0f}",
+        "Retires": f"{k.retires:%Y-%m-%d %H:%M} UTC" if k.retires else "—",
+        "Rotate": "yes — older than 90 days" if k.stale else "",
+    } for k in keys]), hide_index=True, width="stretch")

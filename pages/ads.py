@@ -1,79 +1,105 @@
-"""Ads: KPI tiles vs the previous period, trend against the ACOS target, ranked campaigns with drill-down,
-budget pacing, platforms side by side, and alert panels that propose fixes."""
+"""Ads: KPI tiles against a comparison period of choice, trend against the ACOS target, ranked campaigns narrowed by a
+search with drill-down, budget pacing, platforms side by side, and alert panels that propose fixes."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from console import charts, dashboards
+from console import formatting
+from console.dashboards import charts, search, tables, tiles
+from console.formatting import label
+from pages import dashboard_drilldowns as drilldowns
 from pages import dashboard_kit as kit
+from pages import dashboard_loaders as loaders
 from pages.components import empty_state, page_header, render_error
 from pages.state import current_caller, get_runtime
+
+TOP, ALL = 20, 500  # campaigns shown first; read (the most a page of the tool holds), so a search sees them all
 
 runtime = get_runtime()
 caller = current_caller(("manager", "seller"))
 page_header("Ads", "Spend, sales and efficiency of every campaign; alerts with a one-click proposed fix.")
 
-site, days = kit.site_and_range(caller, key="ads")
+f = kit.filters(caller, key="ads", search="Search a campaign, keyword, ASIN or SKU")
 cols = st.columns(4)
-platform = cols[0].selectbox("Platform", ["All", "amazon", "meta", "google"], key="ads-platform")
-ctype = cols[1].selectbox("Campaign type", ["All", "SP", "SB", "SD"], key="ads-type")
-cstate = cols[2].selectbox("State", ["All", "enabled", "paused", "archived"], key="ads-state")
-rank_by = cols[3].selectbox("Rank campaigns by", ["spend", "sales", "acos", "roas", "orders", "clicks", "ctr", "cvr", "cpc"],
-                            key="ads-rank")
-filters = {k: (None if v == "All" else v) for k, v in (("platform", platform), ("campaign_type", ctype), ("state", cstate))}
+platform = cols[0].selectbox("Platform", ["All", "amazon", "meta", "google"], key="ads-platform", format_func=label)
+ctype = cols[1].selectbox("Campaign type", ["All", "SP", "SB", "SD"], key="ads-type", format_func=label)
+cstate = cols[2].selectbox("State", ["All", "enabled", "paused", "archived"], key="ads-state", format_func=label)
+rank_by = cols[3].selectbox("Rank campaigns by", ["spend", "sales", "acos", "roas", "orders", "clicks", "ctr", "cvr",
+                                                  "cpc"], key="ads-rank", format_func=formatting.header)
+chosen = {k: (None if v == "All" else v) for k, v in (("platform", platform), ("campaign_type", ctype), ("state", cstate))}
+sites = loaders.sites_of(caller)
 
 try:
-    today = kit.today(caller, site)
-    start, end = dashboards.last_days(today, days)
     with st.spinner("Loading the ads dashboard…"):
-        view = kit.ads_view(caller.user, tuple(sorted(caller.sites)), site=site, start=start, end=end, rank_by=rank_by,
-                            **filters)
+        view = loaders.ads_view(caller.user, sites, site=f.site, start=f.period.start, end=f.period.end,
+                                compare=f.compared, rank_by=rank_by, limit=ALL, **chosen)
 except Exception as exc:
     render_error(exc)
     st.stop()
 
-st.caption(f"{view.start_date} .. {view.end_date} vs the {days} days before · {site.upper()} · {view.currency}")
-kit.tiles(view.tiles())
-
+st.caption(f.caption(view.currency))
+kit.tiles(tiles.ads_tiles(view, lang=kit.lang()))
 if view.daily.empty:
-    empty_state("No ad activity in this range", "Widen the date range or clear the platform, type and state filters.")
+    empty_state("No ad activity in this range", "Widen the dates, pick another site, or set the platform, type and "
+                "state back to All.")
     st.stop()
 
-trend, table, pacing, platforms, alerts = st.tabs(["Trend", "Campaigns", "Budget pacing", "Platforms", "Alerts"])
+trend, table, pacing, platforms, alerts = st.tabs(["Trend", "Campaigns", "Budget pacing", "Platforms", "Alerts"],
+                                                  key="ads-tab", on_change="rerun")
 with trend:
-    st.plotly_chart(charts.ads_trend(view.daily, currency=view.currency, acos_target=view.acos_target), key="ads-trend")
+    if trend.open:
+        st.plotly_chart(charts.ads_trend(view.daily, currency=view.currency, acos_target=view.acos_target),
+                        key="ads-trend")
 
 with table:
-    st.caption(f"Top {len(view.campaigns)} of {view.total_campaigns} campaigns by {rank_by}")
-    st.dataframe(kit.campaign_table(view.campaigns, view.currency), hide_index=True, width="stretch")
-    kit.download(view.campaigns, f"campaigns-{site}-{start}-{end}.csv", key="dl-campaigns")
-    names = dict(zip(view.campaigns["name"], view.campaigns["id"], strict=True))
-    chosen = st.selectbox("Drill into a campaign", ["—", *names], key="ads-drill")
-    if chosen != "—":
-        try:
-            drill = kit.drilldown(caller.user, tuple(sorted(caller.sites)), site=site, campaign_id=int(names[chosen]),
-                                  start=start, end=end)
-            group_names = dict(zip(drill.ad_groups["name"], drill.ad_groups["id"], strict=True))
-            group = st.selectbox("Ad group", ["All", *group_names], key="ads-drill-group")
-            if group != "All":
-                drill = kit.drilldown(caller.user, tuple(sorted(caller.sites)), site=site, campaign_id=int(names[chosen]),
-                                      ad_group_id=int(group_names[group]), start=start, end=end)
-        except Exception as exc:
-            render_error(exc)
+    if table.open:
+        campaigns, keywords, ads = view.campaigns, None, None
+        if f.query:
+            try:
+                with st.spinner("Searching keywords, SKUs and ASINs…"):
+                    keywords = search.narrow(loaders.keywords(caller.user, sites, site=f.site, period=f.period),
+                                             f.query, ["text"])
+                    ads = search.narrow(loaders.product_ads(caller.user, sites, site=f.site), f.query,
+                                        ["sku", "asin", "title"])
+            except Exception as exc:
+                render_error(exc)
+                st.stop()
+            ids = search.campaigns_matching(f.query, view.campaigns, keywords, ads)
+            campaigns = view.campaigns[view.campaigns["id"].isin(ids)]
+            st.caption(f"{len(campaigns)} of {view.total_campaigns} campaigns match “{f.query}” by name, keyword, "
+                       "SKU or ASIN")
         else:
-            for label, frame in (("Ad groups", drill.ad_groups), ("Keywords", drill.keywords),
-                                 ("Search terms", drill.search_terms)):
-                st.markdown(f"**{label}** ({len(frame)})")
-                st.dataframe(kit.money_columns(frame, view.currency), hide_index=True, width="stretch")
+            top = len(campaigns) <= TOP or st.toggle(f"All {view.total_campaigns} campaigns", key="ads-all")
+            campaigns = campaigns if top else campaigns.head(TOP)
+            st.caption(f"{'All' if top else f'Top {TOP} of'} {view.total_campaigns} campaigns by "
+                       f"{formatting.header(rank_by)}")
+        if campaigns.empty:
+            kit.no_match(f.query, "campaigns")
+        else:
+            kit.grid(campaigns, tables.CAMPAIGNS, currency=view.currency, key="ads-campaigns",
+                     more=kit.more_columns("ads-campaigns", tables.CAMPAIGNS))
+            kit.download(campaigns, f"campaigns-{f.site}-{f.period.start}-{f.period.end}.csv", key="dl-campaigns",
+                         layout=tables.CAMPAIGNS, currency=view.currency)
+            for heading, found, layout in (("Keywords", keywords, tables.KEYWORD_MATCHES),
+                                          ("Product ads", ads, tables.PRODUCT_ADS)):
+                if found is not None and not found.empty:
+                    st.markdown(f"**{heading} matching “{f.query}”** ({len(found)})")
+                    kit.grid(found, layout, currency=view.currency, key=f"ads-found-{heading}")
+            drilldowns.campaign(caller, f, campaigns, view.currency)
 
 with pacing:
-    kit.budget_pacing_panel(caller, site, view.currency, start=start, end=end)
+    if pacing.open:
+        kit.budget_pacing_panel(caller, f.site, view.currency, start=f.period.start, end=f.period.end)
 
 with platforms:
-    st.plotly_chart(charts.platform_bars(view.platforms, currency=view.currency), key="ads-platforms")
-    st.dataframe(kit.money_columns(view.platforms, view.currency), hide_index=True, width="stretch")
+    if platforms.open:
+        st.plotly_chart(charts.platform_bars(view.platforms, currency=view.currency), key="ads-platforms")
+        kit.grid(view.platforms, tables.PLATFORMS, currency=view.currency, key="ads-platforms-table")
 
 with alerts:
-    kit.alert_panels(runtime, caller, site, today, kinds=("ads", "budgets"), acos_target=view.acos_target,
-                     currency=view.currency)
+    if alerts.open:
+        st.caption("The checks keep their own windows (the daily run's), not the range above: each panel says "
+                   "which days its figures cover.")
+        kit.alert_panels(runtime, caller, f.site, f.today, kinds=("ads", "budgets"), acos_target=view.acos_target,
+                         currency=view.currency)

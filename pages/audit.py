@@ -4,30 +4,44 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from functools import partial
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from console import formatting
+from console import audit_view, formatting
+from mcp_bridge.audit.rows import READ_EVENTS
 from pages.components import empty_state, page_header, render_error
 from pages.state import current_caller, get_runtime
 
 runtime = get_runtime()
 audit = runtime.bridge.audit
 caller = current_caller("approver")
-page_header("Audit log", "Append-only and hash-chained: any edit, deletion or reordering is caught by “Verify chain”.")
+
+
+def _export(fmt: str, filters: dict[str, Any]) -> str:
+    """Every row the filters match (not only this page), made when the button is clicked."""
+    buffer = io.StringIO()
+    audit.export(fmt, buffer, **{k: v for k, v in filters.items() if v is not None})
+    return buffer.getvalue()
+
+
+page_header("Audit log", "Append-only, chained by a keyed MAC and anchored outside the database: any edit, deletion, "
+                         "reordering, forged row, cut tail or wipe is caught by “Verify chain”.")
 
 verify_col, _ = st.columns([1, 3])
 if verify_col.button("Verify chain", icon=":material/verified:", type="primary"):
     with st.spinner("Checking every row of the chain…"):
         result = audit.verify()
     if result.ok:
-        st.success(f"The chain is intact: {formatting.count(result.checked)} rows checked, every hash matches.",
-                   icon=":material/verified_user:")
+        st.success(f"The chain is intact: {result.summary()}. Every MAC matches.", icon=":material/verified_user:")
     else:
-        st.error(f"The chain is broken at row {result.first_bad_id}: {result.reason} "
-                 f"({formatting.count(result.checked)} rows were fine before it). Export the log and investigate.",
+        where = f" at row {result.first_bad_id}" if result.first_bad_id is not None else ""
+        st.error(f"The chain is broken{where}: {result.reason}. Export the log and investigate.",
                  icon=":material/gpp_bad:")
+        st.markdown("\n".join(f"- **{p.kind}**: {p.reason}" for p in result.problems))
+        st.caption(result.summary())
 
 today = dt.datetime.now(dt.UTC).date()
 c1, c2, c3, c4 = st.columns(4)
@@ -38,13 +52,18 @@ site = c4.selectbox("Site", ["all", *sorted(caller.sites)], key="audit-site", fo
 c5, c6, c7 = st.columns([1, 1, 2])
 event = c5.selectbox("Event", ["any", "tool_call", "tool_result", "proposed", "edited", "approved", "rejected", "expired",
                                "executed", "login", "logout", "user_created", "user_granted", "user_revoked",
-                               "policy_changed", "tool_pinned",
-                               "tool_definition_changed", "tool_pin_accepted"], key="audit-event")
+                               "policy_changed", "tool_pinned", "tool_definition_changed", "tool_pin_accepted",
+                               "audit_archived"], key="audit-event")
 outcome = c6.selectbox("Outcome", ["any", "requested", "ok", "error", "pending", "succeeded", "failed", "unknown", "rejected",
                                    "expired", "no_access"], key="audit-outcome")
 text = c7.text_input("Search in arguments", key="audit-text", placeholder="e.g. yoga mat, 1.20, keyword_id")
 
 start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0])) if period else (today, today)
+c8, c9, c10 = st.columns([1, 1, 2])
+show_reads = c8.toggle("Show reads", key="audit-reads", help="Reads (a tool call's request and result) are most of the "
+                       "log; by default only decisions show: proposals, approvals, rejections, executions, edits, "
+                       "expiries, refused calls, sign-ins, user, key and group changes.")
+size = c9.selectbox("Rows per page", audit_view.PAGE_SIZES, index=1, key="audit-size")
 filters = {
     "since": dt.datetime.combine(start, dt.time.min),
     "until": dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min),
@@ -55,47 +74,50 @@ filters = {
     "event": None if event == "any" else event,
     "outcome": None if outcome == "any" else outcome,
     "text": text.strip() or None,
+    # Naming a read event asks for reads, whatever the switch says.
+    "kind": None if show_reads or event in READ_EVENTS else "decisions",
 }
+what = "rows" if filters["kind"] is None else "decisions"
 try:
-    rows = audit.query(**filters, limit=1000)
+    total = audit.count(**filters)
+    page = audit_view.Page(1, size, total)
+    # A new filter starts again at page 1; a page beyond the last (the rows moved on) shows the last.
+    signature = repr(sorted((k, str(v)) for k, v in filters.items())) + str(size)
+    if st.session_state.get("audit-seen") != signature:
+        st.session_state["audit-seen"], st.session_state["audit-page"] = signature, 1
+    st.session_state["audit-page"] = min(st.session_state.get("audit-page", 1), page.pages)
+    number = c10.number_input("Page", min_value=1, max_value=page.pages, key="audit-page")
+    page = audit_view.Page(int(number), size, total)
+    rows = audit.query(**filters, limit=size, offset=page.offset)
 except Exception as exc:
     render_error(exc)
     st.stop()
 
 if not rows:
-    empty_state("No audit rows match these filters.", "Widen the time range or clear a filter.")
+    hidden = audit.count(**{**filters, "kind": "reads"}) if filters["kind"] == "decisions" else 0
+    empty_state(f"No {what} match these filters.",
+                f"{formatting.count(hidden)} reads do: turn on “Show reads”." if hidden
+                else "Widen the time range or clear a filter.")
     st.stop()
 
-st.caption(f"{formatting.count(len(rows))} rows, newest first" + (" (first 1,000 shown)" if len(rows) >= 1000 else ""))
-# A read is two rows: its request (written before the answer) and its result; show the result beside the request.
-results = {r.detail["call"]: r for r in rows if r.event == "tool_result" and isinstance((r.detail or {}).get("call"), int)}
-
-
-def _outcome(r) -> str:
-    result = results.get(r.id) if r.outcome == "requested" else None
-    return f"requested → {result.outcome}" if result else (r.outcome or "")
-
-
-def _duration(r) -> str:
-    value = r.duration_ms if r.duration_ms is not None else getattr(results.get(r.id), "duration_ms", None)
-    return formatting.duration_ms(value) if value is not None else ""
-
-
-frame = pd.DataFrame([{
-    "#": r.id, "At (UTC)": f"{r.at:%Y-%m-%d %H:%M:%S}", "Event": r.event, "User": r.actor, "Channel": r.channel,
-    "Site": (r.site or "").upper(), "Tool": r.tool or "", "Outcome": _outcome(r), "Duration": _duration(r),
-} for r in rows])
-st.dataframe(frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)),
+lines = audit_view.group_reads(rows)
+groups = [line for line in lines if isinstance(line, audit_view.ReadGroup)]
+st.caption(page.caption(what) + (f" · the reads of {formatting.count(len(groups))} page loads are one line each "
+                                 "(open them below)" if groups else ""))
+frame = pd.DataFrame(audit_view.table(lines, rows))
+st.dataframe(frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(frame)),
              column_config={"#": st.column_config.NumberColumn(width="small"),
                             "Tool": st.column_config.TextColumn(width="medium"),
                             "User": st.column_config.TextColumn(width="medium")})
+for group in groups:
+    with st.expander(f"{group.label()} at {group.rows[-1].at:%H:%M:%S}", icon=":material/visibility:"):
+        st.dataframe(pd.DataFrame(audit_view.table(group.rows, group.rows)), hide_index=True, width="stretch")
 
 export_csv, export_jsonl, _ = st.columns([1, 1, 3])
 for column, fmt, mime in ((export_csv, "csv", "text/csv"), (export_jsonl, "jsonl", "application/jsonl")):
-    buffer = io.StringIO()
-    audit.export(fmt, buffer, **{k: v for k, v in filters.items() if v is not None})
-    column.download_button(f"Export {fmt.upper()}", buffer.getvalue(), file_name=f"audit-{start}-{end}.{fmt}",
-                           mime=mime, icon=":material/download:", on_click="ignore")
+    column.download_button(f"Export {fmt.upper()}", partial(_export, fmt, filters),
+                           file_name=f"audit-{start}-{end}.{fmt}", mime=mime, icon=":material/download:",
+                           on_click="ignore")
 
 st.subheader("Details")
 chosen = st.selectbox("Row", [r.id for r in rows], format_func=lambda i: f"#{i}", key="audit-row")
@@ -112,11 +134,12 @@ with left:
 with right:
     st.caption("Detail")
     st.json(row.detail or {}, expanded=2)
-    st.caption(f"Row hash `{row.row_hash[:16]}…` · previous `{row.prev_hash[:16]}…`")
+    st.caption(f"Row MAC `{row.row_hash[:16]}…` · previous `{row.prev_hash[:16]}…` · "
+               + (f"key `{row.key_id}`" if row.key_id else "legacy SHA-256 row"))
     if row.event == "tool_result" and (row.detail or {}).get("call"):
         st.caption(f"The result of the read requested in row #{row.detail['call']}.")
     elif row.event == "tool_call" and row.outcome == "requested":
-        result = results.get(row.id)
+        result = audit_view.results(rows).get(row.id)
         st.caption(f"Its result is row #{result.id}." if result else
                    "Its result row is not among the rows shown: widen the filters (it follows within a second, "
                    "unless the console stopped while the read was running).")

@@ -9,9 +9,10 @@ from contextlib import closing
 import streamlit as st
 
 from console import formatting
-from console.approvals import OPEN_STATUSES
+from console.approvals.queue import OPEN_STATUSES
 from console.chat_service import QUICK_ACTIONS, Step
-from mcp_bridge.events import AgentError, OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone
+from mcp_bridge.agent.events import AgentError, OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone
+from mcp_bridge.errors import SiteScopeRequired
 from pages.components import STATUS_BADGES, empty_state, operation_card, page_header, render_error
 from pages.state import active_site, console_state, current_caller, get_chat, get_runtime
 
@@ -131,8 +132,9 @@ if current is not None:
                 still_open = any(runtime.bridge.gate.get(i).status in OPEN_STATUSES for i in op_ids)
                 (live_operations if still_open else operations)(op_ids)
 else:
-    empty_state("Start a conversation", "Ask about campaigns, keywords, orders or stock on your sites, or pick a "
-                "quick action. Changes you ask for become pending cards for an approver.")
+    empty_state("Start a conversation", "Ask about campaigns, keywords, orders or stock on the active site (or name "
+                "another of your sites: \"… on US\"), or pick a quick action. Changes you ask for become pending cards "
+                "for an approver.")
 if state.chat_error:
     st.error(state.chat_error, icon=":material/error:")
 
@@ -174,6 +176,9 @@ if prompt:
                                    state="error" if event.status == "error" else "complete")
                     elif isinstance(event, OperationProposed):
                         st.caption(f"Change #{event.operation_id} is waiting for approval.")
+                    elif isinstance(event, AgentError) and event.code == SiteScopeRequired.code:
+                        # A site outside the scope is said here and kept in the transcript, not shown as a failure.
+                        st.warning(event.message, icon=":material/block:")
                     elif isinstance(event, AgentError):
                         state.chat_error = event.message
                     elif isinstance(event, TurnDone):

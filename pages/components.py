@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from console import formatting
+from console.approvals import operations
+from console.approvals.evidence import evidence_summary, evidence_view
+from console.approvals.operations import SITE_CURRENCY, edit_line, field_value, impact_text, source_label
 from console.errors import ConsoleError
+from console.i18n import N_, _
 
 log = logging.getLogger("console.ui")
 
 # What a person can do about each error code (DESIGN.md §3 codes).
-HOW_TO_FIX: dict[str, str] = {
-    "AUTH_REQUIRED": "Your session has ended. Sign out from the sidebar and sign in again.",
-    "PERMISSION_DENIED": "Your roles do not allow this. Ask an admin to grant the role on the Admin page.",
-    "SITE_SCOPE_REQUIRED": "That site is outside your scope. Switch the active site in the sidebar, or ask an admin "
-    "to add the site to your scope.",
-    "NOT_FOUND": "It may have been removed or already handled by someone else. Refresh the page.",
-    "VALIDATION_FAILED": "Check the values and try again; the message above says which one is off.",
-    "CONFIRMATION_REQUIRED": "Changes need an approval: propose it from Chat or a dashboard and ask an approver.",
-    "CONFLICT": "Someone changed this in the meantime or it was already handled. Refresh to see the current state.",
-    "UPSTREAM_ERROR": "A tool server did not answer in time. Check Admin → MCP servers, then try again.",
+HOW_TO_FIX: dict[str, str] = {  # translated where shown (render_error)
+    "AUTH_REQUIRED": N_("Your session has ended. Sign out from the sidebar and sign in again."),
+    "PERMISSION_DENIED": N_("Your roles do not allow this. Ask an admin to grant the role on the Admin page."),
+    "SITE_SCOPE_REQUIRED": N_("That site is outside your scope. Switch the active site in the sidebar, or ask an "
+                              "admin to add the site to your scope."),
+    "NOT_FOUND": N_("It may have been removed or already handled by someone else. Refresh the page."),
+    "VALIDATION_FAILED": N_("Check the values and try again; the message above says which one is off."),
+    "CONFIRMATION_REQUIRED": N_("Changes need an approval: propose it from Chat or a dashboard and ask an approver."),
+    "CONFLICT": N_("Someone changed this in the meantime or it was already handled. Refresh to see the current "
+                   "state."),
+    "UPSTREAM_ERROR": N_("A tool server did not answer in time. Check Admin → MCP servers, then try again."),
 }
 
-SITE_CURRENCY = {"us": "USD", "de": "EUR", "jp": "JPY", "uk": "GBP", "cn": "CNY"}
 STATUS_BADGES: dict[str, tuple[str, str]] = {
     "pending": ("Waiting for approval", "orange"),
     "proposed": ("Waiting for approval", "orange"),
@@ -43,8 +46,12 @@ STATUS_BADGES: dict[str, tuple[str, str]] = {
     "unknown": ("Outcome unknown — reconcile", "violet"),
 }
 DECISION_OUTCOMES = {"executing": " · executing now", "succeeded": " · executed", "failed": " · the write failed",
-                     "unknown": " · outcome unknown, reconcile by hand"}
-MONEY_FIELDS = ("bid", "budget", "price", "cost", "spend", "amount", "revenue", "sales")
+                     "unknown": " · outcome unknown until reconciled"}
+__all__ = ["SITE_CURRENCY"]  # app.py and the Admin page take it from here
+# The approvals queue's columns and their widths: together they fit the page at 1440 px beside the sidebar (1,108 px
+# with the page's 1rem sides, less the selection column); console.approvals.queue.TARGET_UNITS is what 336 px of Target
+# holds. The operation's id stays in the data (a selection maps to it), not on screen: its card shows it.
+QUEUE_COLUMN_PX = {"Site": 40, "Target": 336, "Change": 154, "Impact": 88, "Evidence": 200, "From": 186, "Age": 56}
 
 
 def render_error(exc: BaseException) -> None:
@@ -52,14 +59,24 @@ def render_error(exc: BaseException) -> None:
     code = getattr(exc, "code", None)
     if isinstance(exc, ConsoleError) or code in HOW_TO_FIX:
         message = getattr(exc, "message", None) or str(exc)
-        st.error(f"**{code}** — {message}\n\n{HOW_TO_FIX.get(code or '', '')}", icon=":material/error:")
+        fix = _(HOW_TO_FIX[code]) if code in HOW_TO_FIX else ""
+        st.error(f"**{code}** — {message}\n\n{fix}", icon=":material/error:")
         return
     log.exception("unexpected error in a page", exc_info=exc)
     st.error(
-        f"Something went wrong ({type(exc).__name__}). It has been logged; try again, and tell an admin if it "
-        "keeps happening.",
+        _("Something went wrong ({error}). It has been logged; try again, and tell an admin if it keeps "
+          "happening.").format(error=type(exc).__name__),
         icon=":material/error:",
     )
+
+
+def wide_page() -> None:
+    """Give this page the window's width (Streamlit's wide layout keeps 5rem each side) for a wide table.
+
+    A style-only st.html takes no room, and goes away with the page.
+    """
+    st.html('<style>[data-testid="stMainBlockContainer"]{padding-left:1rem;padding-right:1rem;padding-top:3.5rem}'
+            '</style>')
 
 
 def page_header(title: str, caption: str | None = None) -> None:
@@ -117,55 +134,23 @@ def relative_time(when: dt.datetime | str | None, *, now: dt.datetime | None = N
     return f"in {text}" if seconds > 0 else f"{text} ago"
 
 
-def format_value(field_name: str, value: Any, currency: str) -> str:
-    """A before/after value for people: money for bids/budgets/prices, counts with separators."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        if any(word in field_name.lower() for word in MONEY_FIELDS):
-            return formatting.money(float(value), currency)
-        if "acos" in field_name.lower() or field_name.lower().endswith(("_rate", "_pct")):
-            return formatting.percent(float(value))
-        return formatting.count(value) if float(value).is_integer() else f"{value:,.2f}"
-    return str(value)
+format_value = field_value  # a before/after value for people (console.approvals.operations)
+format_impact = impact_text  # `Daily spend: -$4.20 · …` (console.approvals.operations)
 
 
-def format_impact(impact: Mapping[str, Any], currency: str) -> str:
-    """`Daily spend: -$4.20 · Daily revenue: +$12.00` from the server's projected impact."""
-    parts = []
-    for key, value in impact.items():
-        label = key.removesuffix("_delta").replace("_", " ").capitalize()
-        if isinstance(value, int | float) and any(w in key for w in MONEY_FIELDS):
-            text = ("+" if value > 0 else "") + formatting.money(float(value), currency)
-        else:
-            text = format_value(key, value, currency)
-        parts.append(f"{label}: {text}")
-    return " · ".join(parts)
-
-
-def _get(op: Any, name: str, default: Any = None) -> Any:
-    if isinstance(op, Mapping):
-        return op.get(name, default)
-    return getattr(op, name, default)
+_get = operations.get
 
 
 def changes_frame(op: Any) -> pd.DataFrame:
     """The before → after table of an operation."""
-    preview = _get(op, "preview") or {}
-    currency = SITE_CURRENCY.get(_get(op, "site") or "", "USD")
-    changes = preview.get("changes") or [
-        {"field": k, "before": (preview.get("before") or {}).get(k), "after": v}
-        for k, v in (preview.get("after") or {}).items()
-    ]
+    currency = operations.currency_of(op)
     rows = [
         {
             "Field": c.get("field", ""),
             "Before": format_value(c.get("field", ""), c.get("before"), currency),
             "After": format_value(c.get("field", ""), c.get("after"), currency),
         }
-        for c in changes
+        for c in operations.changes(op)
     ]
     return pd.DataFrame(rows, columns=["Field", "Before", "After"])
 
@@ -178,15 +163,32 @@ def operation_title(op: Any) -> str:
     )
 
 
+def evidence_block(op: Any, *, compact: bool = False) -> None:
+    """What justifies the change: the target's metrics over the window, and the rule or the request behind it."""
+    view = evidence_view(_get(op, "evidence"))
+    if compact or not view.metrics:
+        st.caption(f"Evidence: {view.missing or evidence_summary(_get(op, 'evidence'))}")
+        if compact:  # in the chat the request is the conversation itself
+            view = dataclasses.replace(view, why=view.why if view.why and view.why.startswith("Rule") else None)
+    else:
+        st.caption(f"**Evidence** — {view.subject}" if view.subject else "**Evidence**")
+        st.dataframe(pd.DataFrame([dict(view.metrics)]), hide_index=True, width="stretch")
+        if view.missing:
+            st.caption(view.missing)
+    if view.why:
+        st.caption(view.why)
+
+
 def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: bool = False,
                    compact: bool = False) -> Any:
-    """A bordered card: title, status, diff, impact, who/where/why, age and expiry; returns the container.
+    """A bordered card: title, status, diff, impact, evidence, who/where/why, edits, age and expiry.
 
-    `compact` (chat): the diff as one line instead of a table, for many cards in a conversation.
+    Returns the container. `compact` (chat): the diff and the evidence as one line each, for many cards in a
+    conversation.
     """
     card = st.container(border=True)
     preview = _get(op, "preview") or {}
-    currency = SITE_CURRENCY.get(_get(op, "site") or "", "USD")
+    currency = operations.currency_of(op)
     status = str(_get(op, "status") or "")
     with card:
         head, badge = st.columns([5, 2], vertical_alignment="center")
@@ -195,6 +197,16 @@ def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: b
             status_badge(status)
         frame = changes_frame(op)
         impact = preview.get("impact") or {}
+        if preview.get("verified") is False:
+            st.warning("**Unverified preview** — " + str(preview.get("unverified_reason") or
+                       "this server does not implement the write contract; the current values are unknown."),
+                       icon=":material/help:")
+        decided = _get(op, "decided_at")
+        stuck = decided is not None and (now or dt.datetime.now(dt.UTC).replace(tzinfo=None)) - decided > dt.timedelta(minutes=1)
+        if status == "unknown" or (status == "executing" and stuck):
+            st.info("In doubt: the change was sent, and its answer was not recorded. The console settles it from the "
+                    "server's ledger (`python -m console ops reconcile`); for a server without one, an admin "
+                    "resolves it (`ops resolve`).", icon=":material/pending:")
         if compact:
             line = " · ".join(f"{r.Field}: {r.Before} → {r.After}" for r in frame.itertuples()) or preview.get("summary", "")
             st.markdown(line + (f" — projected {format_impact(impact, currency).lower()}" if impact else ""))
@@ -205,12 +217,10 @@ def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: b
                 st.dataframe(frame, hide_index=True, width="stretch")
             if impact:
                 st.markdown(f"Projected impact — {format_impact(impact, currency)}")
-        source = _get(op, "source_kind") or "—"
-        if _get(op, "source_ref"):
-            source += f" {str(_get(op, 'source_ref'))[:8]}"
+        evidence_block(op, compact=compact)
         meta = [
             f"Proposed by **{_get(op, 'proposer')}**",
-            f"via {source}",
+            f"via {source_label(op)}" + (f" {str(_get(op, 'source_ref'))[:8]}" if _get(op, "source_ref") else ""),
             f"{relative_time(_get(op, 'created_at'), now=now)}",
         ]
         if status in ("pending", "proposed"):
@@ -218,6 +228,9 @@ def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: b
         st.caption(" · ".join(meta))
         if _get(op, "reason"):
             st.caption(f"Reason: {_get(op, 'reason')}")
+        edited = edit_line(op)
+        if edited:
+            st.caption(f"Edited — {edited}")
         if _get(op, "decided_by"):
             verb = {"rejected": "Rejected", "expired": "Expired"}.get(status, "Approved")
             decision = f"{verb} by **{_get(op, 'decided_by')}** {relative_time(_get(op, 'decided_at'), now=now)}"
@@ -231,3 +244,31 @@ def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: b
             with st.expander("Arguments"):
                 st.json(_get(op, "arguments") or {})
     return card
+
+
+def value_input(op: Any, field: Any, currency: str) -> Any:
+    """One typed input for an editable value (console.approvals.queue.ValueField), with the site's limits beside it."""
+    key = f"edit-{_get(op, 'id')}-{field.name}"
+    label = field.name.replace("_", " ")
+    if field.kind in ("number", "integer") and any(w in field.name for w in operations.MONEY_FIELDS):
+        label += f" ({currency})"
+    box, limits = st.columns([2, 3], vertical_alignment="bottom")
+    with box:
+        if field.kind == "number":
+            value = st.number_input(label, value=None if field.value is None else float(field.value), step=0.01,
+                                    format="%.2f", key=key)
+        elif field.kind == "integer":
+            value = st.number_input(label, value=None if field.value is None else int(field.value), step=1, key=key)
+        elif field.kind == "bool":
+            value = st.checkbox(label, value=bool(field.value), key=key)
+        elif field.kind == "date":
+            value = st.date_input(label, value=dt.date.fromisoformat(field.value) if field.value else None, key=key)
+        elif field.kind == "choice":
+            options = list(field.options)
+            value = st.selectbox(label, options, index=options.index(field.value) if field.value in options else 0,
+                                 key=key)
+        else:
+            value = st.text_input(label, value="" if field.value is None else str(field.value), key=key)
+    if field.limits:
+        limits.caption(field.limits)
+    return value

@@ -1,152 +1,183 @@
-"""Streamlit pieces the dashboard pages share: filters, cached loaders, tiles, tables, alert panels with a fix button."""
+"""Streamlit pieces the dashboard pages share: filters, tiles, tables, downloads, alert panels with a fix button."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from console import alerts, charts, dashboards, formatting
-from console.daily_ops import collect_alerts
-from console.reports import COLUMNS
-from pages.components import empty_state, kpi_tile, render_error
-from pages.state import active_site, get_runtime
+from console import formatting
+from console.dashboards import charts, tables
+from console.dashboards.periods import (
+    COMPARISONS,
+    CUSTOM,
+    MAX_DAYS,
+    RANGES,
+    Period,
+    chosen_range,
+    comparison_period,
+    comparison_text,
+    preset,
+    previous_period,
+)
+from console.dashboards.tiles import Tile
+from console.i18n import current as reading_language
+from console.reports import alerts
+from console.reports.markdown import COLUMNS
+from pages.components import empty_state, render_error
+from pages.dashboard_loaders import alert_list, operations, pacing, sites_of, today
+from pages.state import site_select
 
-TTL, ENTRIES = 300, 64  # dashboards are minutes-fresh; one entry per caller × filters
-
-# Headers people read instead of column names; anything not listed is title-cased ("on_hand" → "On hand").
-LABELS = {"sku": "SKU", "acos": "ACOS", "roas": "ROAS", "tacos": "TACoS", "ctr": "CTR", "cvr": "CVR", "cpc": "CPC",
-          "aov": "AOV", "live_ads": "Live ads", "days_of_supply": "Days of supply", "velocity_per_day": "Units / day",
-          "reorder_quantity": "Reorder qty", "lead_time_days": "Lead time (days)", "at_risk": "At risk",
-          "out_of_stock": "Out of stock", "returned_units": "Returned units", "returns_rate": "Returns rate"}
-
-
-def label(column: str) -> str:
-    return LABELS.get(column) or column.replace("_", " ").capitalize()
-
-
-def table(frame: Any, *, column_config: dict | None = None, **kwargs) -> None:
-    """st.dataframe with readable headers for every column (explicit column_config entries win)."""
-    columns = getattr(frame, "data", frame).columns  # a Styler wraps its frame in .data
-    config = {c: label(str(c)) for c in columns} | (column_config or {})
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config, **kwargs)
-
-
-def site_and_range(caller, *, key: str) -> tuple[str, int]:
-    """Site (only the caller's, the sidebar's active one first) and a range preset in days."""
-    sites = sorted(caller.sites)
-    active = active_site()
-    cols = st.columns([1, 1, 2])
-    site = cols[0].selectbox("Site", sites, index=sites.index(active) if active in sites else 0, key=f"{key}-site",
-                             format_func=str.upper)
-    label = cols[1].selectbox("Date range", list(dashboards.RANGES), index=2, key=f"{key}-range")
-    return site, dashboards.RANGES[label]
+GRID_COLUMNS = {"number": st.column_config.NumberColumn, "text": st.column_config.TextColumn,
+                "date": st.column_config.DateColumn, "datetime": st.column_config.DatetimeColumn}
+LOOKBACK_DAYS = 3 * 365  # how far back a custom range or comparison may start
 
 
-def _caller(user: str, sites: tuple[str, ...]):
-    return get_runtime().users.caller(user, "ui")
+@dataclass(frozen=True)
+class Filters:
+    """What every dashboard is filtered by: the site, the range, the period it is compared with, a search."""
+
+    site: str
+    period: Period
+    mode: str
+    compared: Period
+    query: str
+    today: dt.date
+
+    def caption(self, currency: str = "") -> str:
+        """`Oct 22 – Nov 20, 2026 vs the previous 30 days (…) · JP · JPY`."""
+        where = {"site": self.site, "lang": lang()}
+        parts = [f"{self.period.text(**where)} {comparison_text(self.mode, self.compared, **where)}",
+                 self.site.upper(), currency]
+        return " · ".join(p for p in parts if p)
 
 
-@st.cache_data(ttl=3600, max_entries=ENTRIES, show_spinner=False)
-def _today(user: str, sites: tuple[str, ...], site: str) -> dt.date:
-    return dashboards.server_today(get_runtime().bridge, _caller(user, sites), site)
+def lang() -> str:
+    """The reader's UI language, for the formatting layer."""
+    return reading_language()
 
 
-def today(caller, site: str) -> dt.date:
-    return _today(caller.user, tuple(sorted(caller.sites)), site)
+def _range_input(label: str, default: Period, *, key: str, latest: dt.date, where: Any) -> tuple[dt.date, ...]:
+    value = where.date_input(label, value=(default.start, default.end), min_value=latest - dt.timedelta(LOOKBACK_DAYS),
+                             max_value=latest, key=key, format="YYYY-MM-DD")
+    return tuple(value) if isinstance(value, list | tuple) else (value,)
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
-def ads_view(user: str, sites: tuple[str, ...], **filters) -> dashboards.AdsView:
-    return dashboards.ads_dashboard(get_runtime().bridge, _caller(user, sites), **filters)
+def filters(caller, *, key: str, search: str, site_column: Any = None) -> Filters:
+    """Site, date range (a preset or any range), comparison period of choice and a search box; stops while a
+    custom range is half picked."""
+    top = st.columns([1, 2, 2])
+    site = site_select(sorted(caller.sites), key=f"{key}-site", where=site_column or top[0])
+    now = today(caller, site)
+    latest = now - dt.timedelta(days=1)  # today's figures are still coming in
+    label = top[1].selectbox("Date range", [*RANGES, CUSTOM], index=2, key=f"{key}-range")
+    picked = _range_input("From – to", preset(now, "Last 30 days"), key=f"{key}-dates", latest=latest,
+                          where=top[1]) if label == CUSTOM else ()
+    period = chosen_range(now, label, picked)
+    mode = top[2].selectbox("Compare with", list(COMPARISONS), format_func=COMPARISONS.__getitem__,
+                            key=f"{key}-compare")
+    custom = None
+    if mode == "custom":
+        default = previous_period(period) if period else preset(now, "Last 30 days")
+        days = _range_input("Comparison from – to", default, key=f"{key}-compare-dates", latest=latest, where=top[2])
+        custom = Period(min(days), max(days)) if len(days) == 2 else None
+    query = st.text_input("Search", key=f"{key}-search", placeholder=search, icon=":material/search:",
+                          help="Case and accents do not matter: “creme” finds “Crème”.").strip()
+    if period is None or (mode == "custom" and custom is None):
+        empty_state("Pick the last day too", "Click the first day of the range, then its last day.")
+        st.stop()
+    if max(period.days, custom.days if custom else 0) > MAX_DAYS:
+        empty_state(f"A range covers at most {MAX_DAYS} days", "Pick a shorter range.")
+        st.stop()
+    return Filters(site, period, mode, comparison_period(period, mode, custom), query, now)
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
-def drilldown(user: str, sites: tuple[str, ...], **filters) -> dashboards.Drilldown:
-    return dashboards.campaign_drilldown(get_runtime().bridge, _caller(user, sites), **filters)
-
-
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
-def inventory_view(user: str, sites: tuple[str, ...], **filters) -> dashboards.InventoryView:
-    return dashboards.inventory_dashboard(get_runtime().bridge, _caller(user, sites), **filters)
-
-
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
-def sales_view(user: str, sites: tuple[str, ...], **filters) -> dashboards.SalesView:
-    return dashboards.sales_dashboard(get_runtime().bridge, _caller(user, sites), **filters)
-
-
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
-def sales_sites(user: str, sites: tuple[str, ...], **filters) -> pd.DataFrame:
-    return dashboards.sales_by_site(get_runtime().bridge, _caller(user, sites), sites=list(sites), **filters)
-
-
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
-def pacing(user: str, sites: tuple[str, ...], **filters) -> dashboards.PacingView:
-    return dashboards.budget_pacing(get_runtime().bridge, _caller(user, sites), **filters)
-
-
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
-def alert_list(user: str, sites: tuple[str, ...], site: str, today: dt.date, kinds: tuple[str, ...]) -> list[alerts.Alert]:
-    return collect_alerts(get_runtime().bridge, _caller(user, sites), site, today=today, kinds=kinds)
-
-
-def tiles(items: list[dashboards.Tile], per_row: int = 5) -> None:
+def tiles(items: list[Tile], per_row: int = 5) -> None:
+    """KPI tiles: the value that fits (the whole one in the tooltip), a change coloured by what is good news."""
     for row in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, t in zip(cols, items[row:row + per_row], strict=False):
-            with col:
-                kpi_tile(t.label, t.value, t.change or None, inverse=t.better_when_lower)
+            change = t.change.metric_kwargs() if t.change is not None and t.delta else {}
+            col.metric(t.label, t.value, help=t.help or None, border=True, **change)
+    compared = [t for t in items if t.change is not None]
+    if compared and not any(t.delta for t in compared):
+        st.caption("No change to show: the comparison period has no figures. Pick another one under “Compare with”.")
 
 
-MONEY = ("spend", "sales", "revenue", "daily_budget", "bid", "cpc", "aov", "avg_cpc", "avg_spend", "suggested_budget",
-         "suggested_bid", "week_revenue",
-         "previous_week_revenue", "budget", "week_ago")
-RATIOS = ("acos", "ctr", "cvr", "share", "returns_rate", "change", "utilisation", "tacos", "revenue_change",
-          "orders_change")
+def grid(frame: pd.DataFrame, layout: tables.Layout, *, currency: str = "", key: str, more: bool = False,
+         **kwargs: Any) -> Any:
+    """A table as a data grid: the layout's columns in its order, formatted by kind, stored codes as words."""
+    shown = tables.readable(frame, layout)
+    columns = layout.columns(shown, more=more)
+    kinds = {c: tables.kind_shown(layout, c) for c in columns}
+    specs = formatting.column_specs(kinds, currency=currency or None)
+    config = {}
+    for column in columns:
+        spec = specs[column]
+        options = spec.kwargs() | ({"label": layout.headers[column]} if column in layout.headers else {})
+        width = layout.widths.get(column)
+        if layout.kinds.get(column) == "money" and spec.column == "text":  # amounts written per row line up right
+            options["alignment"] = "right"
+        config[column] = GRID_COLUMNS[spec.column](**options, **({"width": width} if width else {}))
+    return st.dataframe(shown, hide_index=True, width="stretch", column_order=columns, column_config=config, key=key,
+                        placeholder=formatting.NONE, **kwargs)
 
 
-def money_columns(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """A copy with money and ratio columns as readable text (the CSV download keeps the raw numbers)."""
-    out = frame.copy()
-    # Rows of several sites carry their own currency.
-    currencies = list(frame["currency"]) if "currency" in frame else [currency] * len(frame)
-    for col in out.columns:
-        if col in MONEY:
-            out[col] = [formatting.money(v, c) if pd.notna(v) else "—" for v, c in zip(out[col], currencies, strict=True)]
-        elif col in RATIOS:
-            out[col] = [formatting.percent(v) if pd.notna(v) else "—" for v in out[col]]
-    return out
+def more_columns(key: str, layout: tables.Layout) -> bool:
+    """A toggle for a table's secondary columns (named in its help)."""
+    names = ", ".join(layout.header(c) for c in layout.more)
+    return st.toggle("More columns", key=f"{key}-more", help=f"Also show {names}.") if layout.more else False
 
 
-def campaign_table(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
-    out = money_columns(frame, currency)
-    if "roas" in out:
-        out["roas"] = [formatting.multiple(v) if pd.notna(v) else "—" for v in frame["roas"]]
-    return out
+def download(frame: pd.DataFrame, filename: str, *, key: str, layout: tables.Layout | None = None,
+             currency: str | None = None) -> None:
+    st.download_button("Download CSV", tables.csv_bytes(frame, layout, currency=currency), file_name=filename,
+                       mime="text/csv", key=key, icon=":material/download:")
 
 
-def download(frame: pd.DataFrame, filename: str, *, key: str) -> None:
-    st.download_button("Download CSV", dashboards.to_csv(frame), file_name=filename, mime="text/csv", key=key,
-                       icon=":material/download:")
+def no_match(query: str, what: str) -> None:
+    empty_state(f"No {what} match “{query}”", "Check the spelling, search a part of the name, SKU or ASIN, or clear "
+                "the search.")
+
+
+CELLS = {"money": formatting.money, "pct": lambda v, _c: formatting.percent(v), "delta": lambda v, _c: formatting.delta(v),
+         "int": lambda v, _c: formatting.count(v), "days": lambda v, _c: formatting.number(v, 1),
+         "multiple": lambda v, _c: formatting.multiple(v), "label": lambda v, _c: formatting.label(v)}
+
+
+def alert_table(frame: pd.DataFrame, kind: str, currency: str) -> pd.DataFrame:
+    """An alert's rows as the daily report shows them: its columns and headers, each cell formatted by its kind."""
+    def cell(value: Any, fmt: str) -> str:
+        if formatting.missing(value) or value == "":
+            return formatting.NONE
+        if fmt in CELLS:
+            return CELLS[fmt](value, currency or None)
+        if isinstance(value, dt.datetime) or (isinstance(value, str) and value[:4].isdigit() and "T" in value):
+            return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")  # a review's time, to the minute
+        return str(value)
+
+    return pd.DataFrame({header: [cell(v, fmt) for v in frame[column]]
+                         for column, header, fmt in COLUMNS[kind] if column in frame.columns})
 
 
 def budget_pacing_panel(caller, site: str, currency: str, *, start: dt.date, end: dt.date) -> None:
     try:
-        view = pacing(caller.user, tuple(sorted(caller.sites)), site=site, start=start, end=end)
+        view = pacing(caller.user, sites_of(caller), site=site, start=start, end=end)
     except Exception as exc:
         render_error(exc)
         return
     if view.campaigns.empty:
-        empty_state("No budget pacing data", "Pacing needs hourly spend of campaigns in the range; widen the range.")
+        empty_state("No budget pacing data", "Pacing needs hourly spend of campaigns in the range; widen the dates.")
         return
     st.caption(f"{view.start_date} .. {view.end_date}: when each budget typically ran out and how much of it was used. "
                f"Early-exhausted campaigns ask for {formatting.money(view.budget_needed, currency)} more; "
                f"under-utilised ones could free {formatting.money(view.budget_freed, currency)}.")
     st.plotly_chart(charts.budget_pacing(view.campaigns, currency=currency, early_hour=view.early_hour), key="ads-pacing")
-    table(money_columns(view.campaigns, currency))
+    grid(view.campaigns, tables.PACING, currency=currency, key="ads-pacing-table",
+         more=more_columns("ads-pacing", tables.PACING))
 
 
 def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str, ...], acos_target: float | None,
@@ -154,7 +185,7 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
     """One expander per alert kind: its rows, the fix it proposes and a button that files it as one batch."""
     try:
         with st.spinner("Checking for alerts…"):
-            found = alert_list(caller.user, tuple(sorted(caller.sites)), site, today, kinds)
+            found = alert_list(caller.user, sites_of(caller), site, today, kinds)
     except Exception as exc:
         render_error(exc)
         return
@@ -163,29 +194,29 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
             if not alert.items:
                 st.caption("Nothing found.")
                 continue
-            headers = {c: header for c, header, _ in COLUMNS[alert.kind] if c in alert.frame().columns}
-            shown = money_columns(alert.frame()[list(headers)], currency)
-            if "created_at" in shown:  # a review's time, to the minute
-                shown["created_at"] = pd.to_datetime(shown["created_at"]).dt.strftime("%Y-%m-%d %H:%M")
-            table(shown, column_config=headers)  # the daily report's headers
+            st.dataframe(alert_table(alert.frame(), alert.kind, currency), hide_index=True, width="stretch")
+            if alert.window_text:
+                st.caption(alert.window_text)
             if alert.note:
                 st.caption(alert.note)
             if not alert.fix:
                 st.caption("Report only: nothing can be filed for this alert (see the daily report).")
                 continue
             st.caption(f"Fix: {alert.fix}.")
-            calls, notes = alerts.plan_fixes(alert.kind, site, alert.items, acos_target=acos_target)
+            calls, notes = alerts.plan_fixes(alert.kind, site, alert.items, acos_target=acos_target,
+                                             window=alert.window, currency=alert.currency or currency)
             if not calls:
                 st.caption("Nothing to file for these rows: " + "; ".join(notes[:5]) + ("…" if len(notes) > 5 else ""))
                 continue
-            if not caller.has("seller"):
-                st.caption("Proposing fixes needs the seller role on this site.")
+            if not alerts.may_propose_fixes(caller, site):
+                st.caption("Proposing fixes needs the seller or manager role on this site.")
                 continue
             if st.button("Propose fix", key=f"fix-{alert.kind}", icon=":material/build:"):
                 try:
                     with st.spinner("Filing the proposed operations…"):
                         result = alerts.propose_fixes(runtime, caller, alert.kind, site, alert.items,
-                                                      acos_target=acos_target)
+                                                      acos_target=acos_target, window=alert.window,
+                                                      currency=alert.currency or currency)
                 except Exception as exc:
                     render_error(exc)
                     continue
@@ -199,13 +230,19 @@ def approvals_link(caller, label: str = "Open Approvals") -> None:
 
 
 def show_fix_result(caller, result: alerts.FixResult) -> None:
+    operations.clear()  # the drill-downs' change history shows what was just filed
     if result.proposed:
         st.success(f"{result.proposed} operations filed as batch `{result.batch_id}`; an approver decides them on "
                    "the Approvals page.", icon=":material/task_alt:")
+        approvals_link(caller)
+    if result.already_waiting:
+        ids = ", ".join(f"#{i}" for i in result.already_waiting[:10]) + (" …" if len(result.already_waiting) > 10 else "")
+        st.info(f"{len(result.already_waiting)} of these fixes are already waiting for approval ({ids}); "
+                "they were not filed again.", icon=":material/hourglass_top:")
         approvals_link(caller)
     for what, why in result.refused:
         st.warning(f"Not filed — {what}: {why}", icon=":material/block:")
     for note in result.notes:
         st.caption(note)
-    if not result.proposed and not result.refused:
+    if not result.proposed and not result.refused and not result.already_waiting:
         st.info("Nothing to file.")

@@ -1,7 +1,7 @@
 """Home: who you are, what you can do here, and what is waiting for you.
 
 Navigation per role (app.py): seller → Chat, Ads, Inventory, Sales, Reports; manager → Ads, Inventory, Sales, Reports; approver → Approvals
-and Audit; admin → everything (Admin, Audit included). Everyone sees Home; nobody sees a site outside their scope.
+and Audit; admin → everything (Admin, Gateway, Audit included). Everyone sees Home; nobody sees a site outside their scope.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from console import formatting
+from console.gateway import monitoring
 from pages.components import empty_state, kpi_tile, page_header, render_error
 from pages.state import active_site, console_state, current_caller, get_runtime
 
@@ -24,20 +25,42 @@ page_header(f"Welcome, {account.name}", f"Active site: {(active_site() or '—')
 
 try:
     mine = runtime.bridge.gate.list(proposer=caller.user, sites=caller.sites, limit=200)
-    waiting = runtime.bridge.gate.pending_count(caller) if caller.has("approver") else None
+    waiting = runtime.bridge.gate.pending_count(caller) if caller.sites_with("approver") else None
 except Exception as exc:
     render_error(exc)
     st.stop()
 
 open_mine = [op for op in mine if op.status in ("pending", "proposed")]
 cols = st.columns(3)
+# Each counter opens its list (for those whose navigation has it): the number is where the work is.
 with cols[0]:
     kpi_tile("My proposals waiting", formatting.count(len(open_mine)), help="Changes you asked for, not yet decided")
+    if caller.has("seller") and (PAGES / "my_requests.py").exists() and st.button(
+            "Open My requests", key="home-my-requests", icon=":material/outbox:", type="tertiary"):
+        st.switch_page("pages/my_requests.py")
 with cols[1]:
     kpi_tile("My proposals in total", formatting.count(len(mine)))
 with cols[2]:
     if waiting is not None:
-        kpi_tile("Waiting for your approval", formatting.count(waiting), help="Pending operations on your sites")
+        kpi_tile("Waiting for your approval", formatting.count(waiting),
+                 help="Pending operations on the sites where you approve")
+        if st.button("Open Approvals", key="home-approvals", icon=":material/task_alt:", type="tertiary"):
+            st.switch_page("pages/approvals.py")
+
+if caller.has("admin"):  # the gateway's calls over a limit in the last hour (DESIGN.md §4, Gateway)
+    try:
+        flagged = monitoring.flags(runtime.engine)
+    except Exception as exc:
+        render_error(exc)
+        flagged = []
+    if flagged:
+        st.subheader("Gateway flags")
+        st.warning(f"Over a limit in the last hour — p95 above {formatting.duration_ms(monitoring.P95_LIMIT_MS)} or "
+                   f"more than {formatting.percent(monitoring.ERROR_RATE_LIMIT, 0)} errors:\n\n"
+                   + "\n".join(f"- {monitoring.flag_text(f)}" for f in flagged[:8])
+                   + (f"\n- … and {len(flagged) - 8} more" if len(flagged) > 8 else ""),
+                   icon=":material/monitor_heart:")
+        st.page_link("pages/gateway.py", label="Open Gateway → Monitoring", icon=":material/hub:")
 
 st.subheader("Where to go")
 links = [
@@ -49,6 +72,7 @@ links = [
     ("reports.py", "Reports", ":material/summarize:", ("manager", "seller"), "Daily operations and weekly reports."),
     ("audit.py", "Audit", ":material/policy:", "approver", "Every call and decision, verifiable."),
     ("admin.py", "Admin", ":material/admin_panel_settings:", "admin", "Users, servers and safety limits."),
+    ("gateway.py", "Gateway", ":material/hub:", "admin", "Tool groups, API keys and monitoring for outside agents."),
 ]
 shown = 0
 for file, label, icon, role, text in links:

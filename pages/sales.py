@@ -1,73 +1,120 @@
-"""Sales: revenue, orders, units and AOV by day or week with anomaly markers; sites, categories, top/bottom products."""
+"""Sales: revenue, orders, units and AOV against a comparison period of choice, by day or week with anomaly markers;
+categories, products narrowed by a search with drill-down, sites side by side, review alerts."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from console import charts, dashboards
+from console import formatting
+from console.dashboards import charts, search, tables, tiles
+from pages import dashboard_drilldowns as drilldowns
 from pages import dashboard_kit as kit
+from pages import dashboard_loaders as loaders
 from pages.components import empty_state, page_header, render_error
 from pages.state import current_caller, get_runtime
+
+SEARCHED = 50  # products ranked each way when searching (the most the tool ranks)
 
 runtime = get_runtime()
 caller = current_caller(("manager", "seller"))
 page_header("Sales", "Store revenue, orders and returns; days and categories that moved more than the threshold.")
 
-site, days = kit.site_and_range(caller, key="sales")
+f = kit.filters(caller, key="sales", search="Search a product, category, SKU or ASIN")
 cols = st.columns(3)
 granularity = cols[0].segmented_control("By", ["day", "week"], default="day", key="sales-granularity") or "day"
 threshold = cols[1].slider("Anomaly threshold (week over week)", 0.1, 1.0, 0.3, 0.05, key="sales-threshold",
                            format="%.2f")
 top_n = cols[2].number_input("Top / bottom products", 3, 25, 5, key="sales-top")
-sites = tuple(sorted(caller.sites))
+sites = loaders.sites_of(caller)
+where = {"site": f.site, "lang": kit.lang()}
 
 try:
-    start, end = dashboards.last_days(kit.today(caller, site), days)
     with st.spinner("Loading sales…"):
-        view = kit.sales_view(caller.user, sites, site=site, start=start, end=end, granularity=granularity,
-                              anomaly_threshold=float(threshold), top_n=int(top_n))
+        # A search looks through the most products the tool ranks, not just the top and bottom few.
+        view = loaders.sales_view(caller.user, sites, site=f.site, start=f.period.start, end=f.period.end,
+                                  granularity=granularity, anomaly_threshold=float(threshold),
+                                  top_n=SEARCHED if f.query else int(top_n), compare=f.compared)
 except Exception as exc:
     render_error(exc)
     st.stop()
 
-st.caption(f"{start} .. {end} vs the {days} days before · {site.upper()} · {view.currency}")
-kit.tiles(view.tiles())
-
+st.caption(f.caption(view.currency))
+kit.tiles(tiles.sales_tiles(view, lang=kit.lang()))
 if view.totals["orders"] == 0:
-    empty_state("No orders in this range", "Pick a longer date range or another site.")
+    empty_state("No sales in this range", "Widen the dates or pick another site.")
     st.stop()
 
-st.plotly_chart(charts.sales_trend(view.series, currency=view.currency, granularity=granularity), key="sales-trend")
-flagged = [*view.anomalies.itertuples(), *[c for c in view.by_category.itertuples() if c.anomaly]]
-if flagged:
-    with st.container(border=True):
-        st.markdown(f"**Anomalies** — moved more than {threshold:.0%} week over week")
-        for p in view.anomalies.itertuples():
-            st.markdown(f"- {p.period:%a %d %b}: {dashboards.money_text(p.revenue, view.currency)} ({p.change:+.0%})")
-        for c in view.by_category[view.by_category["anomaly"]].itertuples():
-            st.markdown(f"- Category **{c.key}**: {dashboards.money_text(c.week_revenue, view.currency)} in the last "
-                        f"7 days vs {dashboards.money_text(c.previous_week_revenue, view.currency)} ({c.change:+.0%})")
+trend, categories, products, by_site, alerts = st.tabs(["Trend", "Categories", "Products", "Sites", "Alerts"],
+                                                       key="sales-tab", on_change="rerun")
+with trend:
+    if trend.open:
+        st.plotly_chart(charts.sales_trend(view.series, currency=view.currency, granularity=granularity),
+                        key="sales-trend")
+        if view.series["partial"].any():
+            st.caption("Faint bars are weeks the range cuts: they hold fewer days, so they are never flagged.")
+        flagged = view.by_category[view.by_category["anomaly"]]
+        if not view.anomalies.empty or not flagged.empty:
+            with st.container(border=True):
+                st.markdown(f"**Anomalies** — moved more than {formatting.percent(threshold, 0)} week over week")
+                for p in view.anomalies.itertuples():
+                    st.markdown(f"- {formatting.date_text(p.period, **where)}: "
+                                f"{formatting.money(p.revenue, view.currency, **where)} "
+                                f"({formatting.delta(p.change, **where)})")
+                for c in flagged.itertuples():
+                    st.markdown(f"- Category **{c.key}**: {formatting.money(c.week_revenue, view.currency, **where)} "
+                                f"in the last 7 days vs {formatting.money(c.previous_week_revenue, view.currency, **where)}"
+                                f" ({formatting.delta(c.change, **where)})")
+        kit.download(view.series, f"sales-{granularity}-{f.site}-{f.period.start}-{f.period.end}.csv", key="dl-series",
+                     currency=view.currency)
 
-left, right = st.columns(2)
-with left:
-    st.plotly_chart(charts.category_breakdown(view.by_category, currency=view.currency), key="sales-categories")
-with right:
-    try:
-        by_site = kit.sales_sites(caller.user, sites, start=start, end=end)
-    except Exception as exc:
-        render_error(exc)
-    else:
-        st.plotly_chart(charts.sites_side_by_side(by_site, value="revenue_change", label="Revenue change", percent=True),
-                        key="sales-sites")
-        kit.table(kit.money_columns(by_site, ""))
+with categories:
+    if categories.open:
+        shown = search.narrow(view.by_category, f.query, ["key"])
+        st.plotly_chart(charts.category_breakdown(shown, currency=view.currency), key="sales-categories")
+        kit.grid(shown, tables.CATEGORIES, currency=view.currency, key="sales-categories-table")
 
-for label, frame, key in (("Top products", view.top_products, "top"), ("Bottom products", view.bottom_products, "bottom")):
-    st.subheader(label)
-    kit.table(kit.money_columns(frame.drop(columns=["product_id"]), view.currency))
-    kit.download(frame, f"{key}-products-{site}-{start}-{end}.csv", key=f"dl-{key}")
-st.subheader(f"Revenue by {granularity} (data)")
-kit.download(view.series, f"sales-{granularity}-{site}-{start}-{end}.csv", key="dl-series")
+with products:
+    if products.open:
+        both = pd.concat([view.top_products, view.bottom_products]).drop_duplicates("product_id")
+        if f.query:
+            try:
+                skus = loaders.variants(caller.user, sites, site=f.site)
+            except Exception as exc:
+                render_error(exc)
+                st.stop()
+            found = search.products_matching(f.query, both, skus).sort_values("revenue", ascending=False)
+            many = "products match" if len(found) != 1 else "product matches"
+            st.caption(f"{len(found)} {many} “{f.query}” by title, category, SKU or ASIN (among the "
+                       f"{SEARCHED} best and {SEARCHED} worst sellers)")
+            ranked = [("Matching products", found, "found")]
+        else:
+            ranked = [("Top products", view.top_products, "top"), ("Bottom products", view.bottom_products, "bottom")]
+        for heading, frame, key in ranked:
+            st.subheader(heading)
+            if frame.empty:
+                kit.no_match(f.query, "products")
+                continue
+            kit.grid(frame, tables.PRODUCTS, currency=view.currency, key=f"sales-{key}")
+            kit.download(frame, f"{key}-products-{f.site}-{f.period.start}-{f.period.end}.csv", key=f"dl-{key}",
+                         layout=tables.PRODUCTS, currency=view.currency)
+        drilldowns.product(caller, f.site, ranked[0][1] if f.query else both, view.currency)
 
-st.subheader("Alerts")
-kit.alert_panels(runtime, caller, site, kit.today(caller, site), kinds=("reviews",), acos_target=None,
-                 currency=view.currency)
+with by_site:
+    if by_site.open:
+        try:
+            with st.spinner("Loading every site…"):
+                frame = loaders.sales_sites(caller.user, sites, start=f.period.start, end=f.period.end,
+                                            compare=f.compared)
+        except Exception as exc:
+            render_error(exc)
+        else:
+            nothing = f"No revenue in {f.compared.text(**where)} to compare with: pick another comparison period"
+            st.plotly_chart(charts.sites_side_by_side(frame, value="revenue_change", label="Revenue change",
+                                                      percent=True, empty=nothing), key="sales-sites")
+            kit.grid(frame.assign(site=frame["site"].str.upper()), tables.SITES, key="sales-sites-table")
+
+with alerts:
+    if alerts.open:
+        st.caption("Reviews of the last three days, not the range above (the panel states its days).")
+        kit.alert_panels(runtime, caller, f.site, f.today, kinds=("reviews",), acos_target=None, currency=view.currency)

@@ -1,4 +1,4 @@
-"""Shared fixtures: each owner's fixtures live in tests/support/<module>.py and are loaded here."""
+"""Shared fixtures: fixtures live in tests/support/<module>.py and are loaded here."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-# Fixture modules, one per owner (docs/CONTRACTS.md). Loaded when present.
+# Fixture modules, one per concern (tests/support/). Loaded when present.
 _SUPPORT = ("market", "console_db", "postgres", "messages_stub", "oidc_provider", "app_server")
 pytest_plugins = [f"tests.support.{m}" for m in _SUPPORT if importlib.util.find_spec(f"tests.support.{m}") is not None]
 

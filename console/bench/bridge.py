@@ -1,7 +1,7 @@
 """`python -m console bench bridge`: one read through the pool and the bridge vs the bare SDK session vs spawn-per-call.
 
 All paths are measured in one run, interleaved in rounds so that a busy machine slows them alike;
-the ratios are what to compare. Audit append throughput with 8 writers comes from `mcp_bridge.audit.bench_append`.
+the ratios are what to compare. Audit append throughput with 8 writers comes from `mcp_bridge.audit.log.bench_append`.
 """
 
 from __future__ import annotations
@@ -107,13 +107,14 @@ def _spawn_per_call(entry: dict[str, Any], tool: str, arguments: dict[str, Any],
 
 
 def _audit_throughput(directory: Path) -> dict[str, Any] | None:
-    audit = importlib.import_module("mcp_bridge.audit")
+    audit = importlib.import_module("mcp_bridge.audit.log")
     if not hasattr(audit, "bench_append"):
         return None
     engine = _console_engine(directory, "audit.db")
     try:
-        rows_per_s = audit.bench_append(engine, writers=8, per_writer=200)
-        verified = audit.AuditLog(engine).verify()
+        # Keyed and anchored as in production: a checkpoint every 100 rows goes to a file beside the database.
+        rows_per_s = audit.bench_append(engine, writers=8, per_writer=200, anchor=directory)
+        verified = audit.AuditLog(engine, key=audit.BENCH_KEY, anchor=directory).verify()
         return {"writers": 8, "rows_per_s": rows_per_s, "chain_ok": bool(verified.ok), "rows": verified.checked}
     finally:
         engine.dispose()
@@ -216,7 +217,7 @@ def report(result: dict[str, Any]) -> str:
         lines.append(f"audit append, {audit['writers']} concurrent writers: {audit['rows_per_s']:.0f} rows/s "
                      f"({audit['rows']} rows, chain {'verified' if audit['chain_ok'] else 'BROKEN'})")
     else:
-        lines.append("audit append: mcp_bridge.audit.bench_append is not available")
+        lines.append("audit append: mcp_bridge.audit.log.bench_append is not available")
     return "\n".join(lines)
 
 

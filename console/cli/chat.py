@@ -8,7 +8,6 @@ import sys
 from typing import Any, TextIO
 
 from mcp_bridge.errors import ConsoleError, SiteScopeRequired, ValidationFailed
-from mcp_bridge.events import AgentError, OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone, Usage
 
 EXIT_ERROR = 2  # the turn failed or was refused (the message says which code)
 
@@ -16,7 +15,8 @@ EXIT_ERROR = 2  # the turn failed or was refused (the message says which code)
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("chat", help="one chat turn with Claude (or the offline assistant) over the bridge")
     parser.add_argument("--as", dest="user", required=True, help="email of the chatting user")
-    parser.add_argument("--site", help="active site (default: the user's first site)")
+    parser.add_argument("--site", help="active site (default: the conversation's, else the user's first site); a site of "
+                                       "theirs the message names wins, one outside their scope is refused")
     parser.add_argument("--conversation", help="continue this conversation (ids: --list)")
     parser.add_argument("--list", action="store_true", help="list the user's conversations with their token and cost totals")
     parser.add_argument("message", nargs="?", help="what to ask")
@@ -51,6 +51,17 @@ def run(args: argparse.Namespace) -> int:
 
 def render(events: Any, out: TextIO, err: TextIO) -> int:
     """Stream a turn's events as text; returns the exit code (non-zero when the turn ended in an error)."""
+    # Imported here: the agent brings the anthropic SDK (seconds to import), which other commands never need.
+    from mcp_bridge.agent.events import (
+        AgentError,
+        OperationProposed,
+        TextDelta,
+        ToolFinished,
+        ToolStarted,
+        TurnDone,
+        Usage,
+    )
+
     failed = False
     started: dict[str, ToolStarted] = {}
     at_line_start = True

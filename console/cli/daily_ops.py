@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-log = logging.getLogger("console.daily_ops")
+log = logging.getLogger("console.reports.daily_ops")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from console.daily_ops import job_caller, run_daily_ops
+    from console.reports.daily_ops import job_caller, run_daily_ops
     from console.runtime import Runtime
     from console.settings import Settings
 

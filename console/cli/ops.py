@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from console.approvals.evidence import evidence_summary
+from console.approvals.operations import edit_line, source_label
 from mcp_bridge.errors import ConsoleError, ValidationFailed
 
 EXIT_ERROR = 2  # a refused or failed request (the message says which code)
@@ -93,6 +95,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = ops.add_parser("expire", help="mark every proposed operation past its expiry as expired")
     p.set_defaults(run=guarded(expire))
 
+    p = ops.add_parser("reconcile", help="settle operations left executing or unknown from the servers' ledgers")
+    p.add_argument("id", type=int, nargs="?", help="only this operation (default: every one in doubt)")
+    p.set_defaults(run=guarded(reconcile))
+
+    p = ops.add_parser("resolve", help="an admin's verdict on an operation in doubt that no ledger can settle")
+    p.add_argument("id", type=int)
+    p.add_argument("--as", dest="user", required=True)
+    p.add_argument("--status", required=True, choices=["succeeded", "failed"])
+    p.add_argument("--reason", required=True, help="how you know, e.g. 'checked in Seller Central'")
+    p.set_defaults(run=guarded(resolve))
+
     for name, sp in ops.choices.items():
         if name != "expire":
             sp.add_argument("--json", action="store_true", help="machine-readable output")
@@ -121,7 +134,7 @@ def propose(args: argparse.Namespace) -> int:
 
 
 def _error(code: str | None, text: str) -> ConsoleError:
-    from mcp_bridge.bridge import ERRORS
+    from mcp_bridge.answers import ERRORS
 
     cls = ERRORS.get(code or "", ConsoleError)
     prefix = f"{code}: "
@@ -136,13 +149,20 @@ def list_ops(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_text(op: Any) -> str:
+    """`ops show` for people: the operation, its source and evidence, an edit as "approved as", then the details."""
+    edited = edit_line(op)
+    return "\n".join([operation_line(op), f"source: {source_label(op)}", f"evidence: {evidence_summary(op.evidence)}"]
+                     + ([f"edited: {edited}"] if edited else [])
+                     + [f"arguments: {json.dumps(op.arguments)}", f"preview: {json.dumps(op.preview, default=str)}",
+                        f"expires: {op.expires_at:%Y-%m-%d %H:%M} UTC"]
+                     + ([f"result: {json.dumps(op.result, default=str)}"] if op.result else []))
+
+
 def show(args: argparse.Namespace) -> int:
     with _runtime() as rt:
         op = rt.bridge.gate.get(args.id)
-    text = "\n".join([operation_line(op), f"arguments: {json.dumps(op.arguments)}",
-                      f"preview: {json.dumps(op.preview, default=str)}", f"expires: {op.expires_at:%Y-%m-%d %H:%M} UTC"]
-                     + ([f"result: {json.dumps(op.result, default=str)}"] if op.result else []))
-    emit(operation_dict(op), text, as_json=args.json)
+    emit({**operation_dict(op), "edited": edit_line(op)}, show_text(op), as_json=args.json)
     return 0
 
 
@@ -159,6 +179,32 @@ def reject(args: argparse.Namespace) -> int:
     with _runtime() as rt:
         caller = rt.users.caller(args.user, "cli")
         op = rt.bridge.gate.reject(args.id, caller, args.reason)
+    emit(operation_dict(op), operation_line(op), as_json=args.json)
+    return 0
+
+
+def reconcile(args: argparse.Namespace) -> int:
+    with _runtime() as rt:
+        gate = rt.bridge.gate
+        if args.id is not None:
+            ops = [gate.reconcile(args.id, actor="cli", channel="cli")]
+        else:
+            doubtful = gate.in_doubt()
+            for op in doubtful:
+                gate.reconcile(op.id, actor="cli", channel="cli")
+            ops = [gate.get(op.id) for op in doubtful]
+    still = [op for op in ops if op.status in ("executing", "unknown")]
+    lines = [operation_line(op) for op in ops] or ["no operations in doubt"]
+    if still:
+        lines.append(f"{len(still)} still in doubt: the call may still be in flight (settled once its approval expires), "
+                     "or its server keeps no ledger (`ops resolve ID --as ADMIN --status ... --reason ...`)")
+    emit([operation_dict(op) for op in ops], "\n".join(lines), as_json=args.json)
+    return 0
+
+
+def resolve(args: argparse.Namespace) -> int:
+    with _runtime() as rt:
+        op = rt.bridge.gate.resolve(args.id, rt.users.caller(args.user, "cli"), status=args.status, reason=args.reason)
     emit(operation_dict(op), operation_line(op), as_json=args.json)
     return 0
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-log = logging.getLogger("console.reports")
+log = logging.getLogger("console.reports.markdown")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_weekly(args: argparse.Namespace) -> int:
-    from console.daily_ops import job_caller
-    from console.reports import run_weekly_report
+    from console.reports.daily_ops import job_caller
+    from console.reports.weekly import run_weekly_report
     from console.runtime import Runtime
     from console.settings import Settings
 
@@ -49,7 +49,7 @@ def run_weekly(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from console.report_runs import ReportRuns
+    from console.reports.runs import ReportRuns
     from console.runtime import Runtime
     from console.settings import Settings
 
@@ -61,7 +61,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from console.report_runs import ReportRuns
+    from console.reports.runs import ReportRuns
     from console.runtime import Runtime
     from console.settings import Settings
 

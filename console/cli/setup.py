@@ -19,6 +19,7 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from console.runtime import Runtime
+    from mcp_bridge.keys import Keyring
     from servers.market.db import MarketDB, migrate
     from servers.market.models import Site
     from servers.market.seed import seed_market
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     elif not args.no_seed:
         summary = seed_market(settings.market_database_url, scale=args.scale)
         print(f"market database: seeded '{args.scale}' data ({summary})")
+    if settings.keyring and Keyring(settings.approval_secret.get_secret_value(), settings.keyring).ensure_file():
+        print(f"keyring: {settings.keyring} created (the master secret as key k0; rotate with `secrets rotate`)")
     runtime = Runtime.create(settings, start_bridge=False)
     try:
         if not args.no_seed:

@@ -16,17 +16,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = users.add_parser("list", help="list users with their roles and sites")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=guarded(list_users))
-    p = users.add_parser("create", help="create a user")
+    p = users.add_parser("create", help="create a user holding each --role on each --site")
     p.add_argument("email")
     p.add_argument("--name", default="")
     p.add_argument("--role", action="append", default=[])
     p.add_argument("--site", action="append", default=[])
     p.set_defaults(run=guarded(create))
-    for name, fn in (("grant", grant), ("revoke", revoke)):
-        p = users.add_parser(name, help=f"{name} a role and/or a site")
+    for name, fn, role_help, site_help in (
+        ("grant", grant, "the role to grant: on --site, or on every site of the user without one",
+         "the site: with --role, where the role is held (added to the scope); alone, added to the scope"),
+        ("revoke", revoke, "the role to revoke: on --site, or on every site without one",
+         "the site: with --role, where the role is revoked; alone, the site and every role held on it"),
+    ):
+        p = users.add_parser(name, help=f"{name} a role on a site (`--role approver --site us`), or a site")
         p.add_argument("email")
-        p.add_argument("--role")
-        p.add_argument("--site")
+        p.add_argument("--role", help=role_help)
+        p.add_argument("--site", help=site_help)
         p.set_defaults(run=guarded(fn))
 
 
@@ -45,6 +50,14 @@ def _line(info) -> str:
     return f"{info.email}{state}: roles {', '.join(sorted(info.roles)) or '-'}; sites {', '.join(sorted(info.sites)) or '-'}"
 
 
+def _per_site(info) -> str:
+    """`  us: approver; jp: seller; every site: admin` — who holds what where."""
+    parts = [f"{site}: {', '.join(sorted(roles)) or 'no role'}" for site, roles in sorted(info.site_roles.items())]
+    if info.everywhere:
+        parts.append(f"every site: {', '.join(sorted(info.everywhere))}")
+    return "  " + ("; ".join(parts) or "no roles, no sites")
+
+
 def seed_demo(args: argparse.Namespace) -> int:
     with _runtime() as rt:
         created = rt.users.seed_demo()
@@ -57,9 +70,11 @@ def list_users(args: argparse.Namespace) -> int:
         users = rt.users.list()
     if args.json:
         print(json.dumps([{"email": u.email, "name": u.name, "active": u.active, "roles": sorted(u.roles),
-                           "sites": sorted(u.sites)} for u in users], indent=2))
+                           "sites": sorted(u.sites), "every_site": sorted(u.everywhere),
+                           "site_roles": {site: sorted(roles) for site, roles in sorted(u.site_roles.items())}}
+                          for u in users], indent=2))
     else:
-        print("\n".join(_line(u) for u in users) or "no users; run `python -m console users seed-demo`")
+        print("\n".join(f"{_line(u)}\n{_per_site(u)}" for u in users) or "no users; run `python -m console users seed-demo`")
     return 0
 
 

@@ -9,8 +9,8 @@ from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent
 # Modules whose tables live in the console database; each revision's owner adds theirs here.
-MODEL_MODULES = ("mcp_bridge.store", "console.models", "mcp_bridge.pins", "mcp_bridge.conversations",
-                 "console.report_runs", "console.reports_store")
+MODEL_MODULES = ("mcp_bridge.store", "console.models", "mcp_bridge.catalog.pins", "mcp_bridge.agent.conversations",
+                 "console.reports.runs", "console.gateway.models", "mcp_bridge.audit.archive_files")
 
 
 def load_models():
@@ -33,6 +33,27 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+MIGRATION_LOCK = 0x636F6E736F6C65  # any constant: the PostgreSQL advisory lock every console replica migrates under
+
+
 def migrate_console(url: str, revision: str = "head") -> None:
-    """Bring the console schema to `revision` (the newest by default)."""
-    command.upgrade(alembic_config(url), revision)
+    """Bring the console schema to `revision` (the newest by default).
+
+    Replicas starting together would each run the same migration; on PostgreSQL they take turns under an advisory
+    lock, and the ones that come later find the schema at head and do nothing. (SQLite has one writer anyway.)
+    """
+    from sqlalchemy import create_engine, make_url, text
+
+    if make_url(url).get_backend_name() != "postgresql":
+        command.upgrade(alembic_config(url), revision)
+        return
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                command.upgrade(alembic_config(url), revision)
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+    finally:
+        engine.dispose()

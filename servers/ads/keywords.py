@@ -30,25 +30,27 @@ from servers.ads.models import (
     Token,
 )
 from servers.ads.queries import KDM, STDM, contains, owned, query_keywords, window
-from servers.ads.rules import check_bid, clean_text, money
+from servers.ads.rules import check_bid, clean_text
 from servers.common.config import ServerConfig
 from servers.common.errors import Conflict, ValidationFailed
+from servers.common.inputs import Id, clip
 from servers.common.server import READ, WRITE_ADDITIVE, WRITE_IDEMPOTENT, MarketServer
+from servers.market import metrics
 from servers.market.db import MarketDB, require_site
 from servers.market.models import AdGroup, Campaign, Keyword, NegativeKeyword
 from servers.market.writes import Plan, WriteControl, WriteResult, run_write, write_control
 
-KeywordId = Annotated[int, Field(description="Keyword id (list_keywords shows them)")]
-RECENT_DAYS = 7  # projections use the average day of the last week
+KeywordId = Annotated[Id, Field(description="Keyword id (list_keywords shows them)")]
 
 
-def _recent_per_day(s: Session, today: dt.date, *where: object) -> tuple[float, float]:
-    """(clicks, spend) per day over the last RECENT_DAYS days before today."""
+def _recent(s: Session, today: dt.date, *where: object) -> tuple[int, float]:
+    """(clicks, spend) over the projection window (metrics.projection_window: the last complete week)."""
+    start, end = metrics.projection_window(today)
     clicks, spend = s.execute(
         select(func.coalesce(func.sum(KDM.clicks), 0), func.coalesce(func.sum(KDM.spend), 0.0))
-        .where(KDM.date >= today - dt.timedelta(days=RECENT_DAYS), KDM.date < today, *where)
+        .where(KDM.date.between(start, end), *where)
     ).one()
-    return clicks / RECENT_DAYS, spend / RECENT_DAYS
+    return int(clicks), float(spend)
 
 
 def _live_keyword(s: Session, keyword_id: int, site: str) -> Keyword:
@@ -70,8 +72,8 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             keyword = _live_keyword(s, keyword_id, site)
             impact: dict[str, float] = {}
             if state == "paused" and keyword.state == "enabled":
-                _, spend = _recent_per_day(s, config.today(), KDM.keyword_id == keyword.id)
-                impact["daily_spend_delta"] = money(-spend)
+                _, spend = _recent(s, config.today(), KDM.keyword_id == keyword.id)
+                impact["daily_spend_delta"] = metrics.spend_stopped_per_day(spend)
 
             def apply(s: Session) -> None:
                 keyword.state = state
@@ -79,14 +81,14 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             return Plan(target=_describe(keyword), before={"state": keyword.state}, after={"state": state},
                         apply=apply, impact=impact)
 
-        return run_write(db, config.approval_secret, tool=tool, site=site,
+        return run_write(db, config, tool=tool, site=site,
                          arguments={"site": site, "keyword_id": keyword_id}, control=control, plan=plan)
 
     @mcp.tool(annotations=READ)
     def list_keywords(
         site: Site,
-        campaign_id: Annotated[int | None, Field(description="Only this campaign's keywords")] = None,
-        ad_group_id: Annotated[int | None, Field(description="Only this ad group's keywords")] = None,
+        campaign_id: Annotated[Id | None, Field(description="Only this campaign's keywords")] = None,
+        ad_group_id: Annotated[Id | None, Field(description="Only this ad group's keywords")] = None,
         state: State | None = None,
         match_type: Annotated[TargetMatchType | None, Field(description="exact, phrase, broad, or auto (an auto campaign's targeting clause)")] = None,
         text_contains: Annotated[str | None, Field(max_length=200, description="Case-insensitive substring of the keyword")] = None,
@@ -119,7 +121,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_ADDITIVE)
     def create_keyword(
         site: Site,
-        ad_group_id: Annotated[int, Field(description="Ad group of a manual campaign (list_ad_groups shows them)")],
+        ad_group_id: Annotated[Id, Field(description="Ad group of a manual campaign (list_ad_groups shows them)")],
         text: KeywordText,
         match_type: MatchType,
         bid: Annotated[Bid | None, Field(description="Bid per click (default: the ad group's default bid)")] = None,
@@ -145,7 +147,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                 Keyword.match_type == match_type, Keyword.state != "archived",
             ))
             if clash is not None:
-                raise Conflict(f"ad group {group.id} already has keyword {clash} '{words}' ({match_type}); "
+                raise Conflict(f"ad group {group.id} already has keyword {clash} '{clip(words)}' ({match_type}); "
                                "change its bid with update_bid instead")
             fields = {"campaign_id": campaign.id, "ad_group_id": group.id, "text": words, "match_type": match_type,
                       "bid": check_bid(s, site, bid if bid is not None else group.default_bid), "state": "enabled"}
@@ -160,7 +162,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                         before={}, after=fields, apply=apply,
                         summary=f"add {match_type} keyword '{words}' at bid {fields['bid']:.2f}")
 
-        return run_write(db, config.approval_secret, tool="create_keyword", site=site, arguments=arguments,
+        return run_write(db, config, tool="create_keyword", site=site, arguments=arguments,
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)
 
     @mcp.tool(annotations=WRITE_IDEMPOTENT)
@@ -179,7 +181,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         def plan(s: Session) -> Plan:
             keyword = _live_keyword(s, keyword_id, site)
             new_bid = check_bid(s, site, bid)
-            clicks, _ = _recent_per_day(s, config.today(), KDM.keyword_id == keyword.id)
+            clicks, _ = _recent(s, config.today(), KDM.keyword_id == keyword.id)
 
             def apply(s: Session) -> None:
                 keyword.bid = new_bid
@@ -191,10 +193,10 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                 summary=f"bid {keyword.bid:.2f} → {new_bid:.2f}",
                 apply=apply,
                 # Projection: last week's clicks per day, each costing the bid difference.
-                impact={"daily_spend_delta": money(clicks * (new_bid - keyword.bid))},
+                impact={"daily_spend_delta": metrics.bid_change_per_day(clicks, keyword.bid, new_bid)},
             )
 
-        return run_write(db, config.approval_secret, tool="update_bid", site=site, arguments=arguments,
+        return run_write(db, config, tool="update_bid", site=site, arguments=arguments,
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)
 
     @mcp.tool(annotations=WRITE_IDEMPOTENT)
@@ -226,10 +228,10 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=WRITE_ADDITIVE)
     def create_negative(
         site: Site,
-        campaign_id: Annotated[int, Field(description="Campaign the negative belongs to (list_campaigns shows them)")],
+        campaign_id: Annotated[Id, Field(description="Campaign the negative belongs to (list_campaigns shows them)")],
         text: KeywordText,
         match_type: NegativeMatchType,
-        ad_group_id: Annotated[int | None, Field(description="Only this ad group of the campaign (default: the whole campaign)")] = None,
+        ad_group_id: Annotated[Id | None, Field(description="Only this ad group of the campaign (default: the whole campaign)")] = None,
         dry_run: DryRun = False,
         approval_token: Token = None,
         idempotency_key: IdemKey = None,
@@ -254,14 +256,14 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                 func.lower(NegativeKeyword.text) == words.lower(),
             ))
             if clash is not None:
-                raise Conflict(f"{scope} already has negative keyword {clash} '{words}' ({match_type})")
+                raise Conflict(f"{scope} already has negative keyword {clash} '{clip(words)}' ({match_type})")
             # Projection: what the terms this negative blocks cost per day over the last week.
             matched = (func.lower(STDM.search_term) == words.lower() if match_type == "negative_exact"
                        else contains(STDM.search_term, words))
-            today = config.today()
+            start, end = metrics.projection_window(config.today())
             blocked = s.scalar(select(func.coalesce(func.sum(STDM.spend), 0.0)).where(
-                STDM.campaign_id == campaign.id, matched, STDM.date >= today - dt.timedelta(days=RECENT_DAYS),
-                STDM.date < today, *([STDM.ad_group_id == ad_group_id] if ad_group_id is not None else []),
+                STDM.campaign_id == campaign.id, matched, STDM.date.between(start, end),
+                *([STDM.ad_group_id == ad_group_id] if ad_group_id is not None else []),
             ))
             fields = {"campaign_id": campaign.id, "ad_group_id": ad_group_id, "text": words, "match_type": match_type}
 
@@ -273,7 +275,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
 
             return Plan(target=f"new negative '{words}' ({match_type}) in {scope}", before={}, after=fields,
                         apply=apply, summary=f"add {match_type} '{words}' to {scope}",
-                        impact={"daily_spend_delta": money(-(blocked or 0.0) / RECENT_DAYS)})
+                        impact={"daily_spend_delta": metrics.spend_stopped_per_day(blocked or 0.0)})
 
-        return run_write(db, config.approval_secret, tool="create_negative", site=site, arguments=arguments,
+        return run_write(db, config, tool="create_negative", site=site, arguments=arguments,
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)

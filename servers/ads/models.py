@@ -6,13 +6,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from servers.common.inputs import INT_MAX
+
 # --- arguments shared by many tools -------------------------------------------------------------
 
 Site = Annotated[str, Field(description="Site id the call acts on, e.g. 'us', 'de', 'jp'")]
 StartDate = Annotated[str | None, Field(description="First day, ISO date (default: 30 days before end_date)")]
 EndDate = Annotated[str | None, Field(description="Last day, ISO date, inclusive (default: today)")]
 Limit = Annotated[int, Field(ge=1, le=500, description="Rows per page (at most 500)")]
-Offset = Annotated[int, Field(ge=0, description="Rows to skip, for paging")]
+Offset = Annotated[int, Field(ge=0, le=INT_MAX, description="Rows to skip, for paging")]
 Descending = Annotated[bool, Field(description="Sort largest first")]
 NameContains = Annotated[str | None, Field(max_length=200, description="Case-insensitive substring of the name")]
 
@@ -37,6 +39,7 @@ Bid = Annotated[float, Field(gt=0, le=100_000, description="Bid per click in the
 Budget = Annotated[float, Field(gt=0, le=21_000_000, description="Daily budget in the site's currency")]
 Name = Annotated[str, Field(min_length=1, max_length=200, description="Display name")]
 KeywordText = Annotated[str, Field(min_length=1, max_length=200, description="Keyword text as shoppers type it")]
+Asin = Annotated[str, Field(pattern=r"^[Bb]0[A-Za-z0-9]{8}$", description="Amazon product id: B0 and 8 letters or digits")]
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -152,7 +155,8 @@ class SearchTermRow(Metrics):
     ad_group_id: int
     keyword_id: int | None = Field(description="The keyword that matched; null for auto targeting")
     keyword_text: str | None
-    in_manual_campaign: bool = Field(description="The term is already a keyword of a manual campaign on the site")
+    in_manual_campaign: bool = Field(
+        description="The term is already a keyword (an ASIN: a product target) of a manual campaign on the site")
     negated_in_campaign: bool = Field(description="The term is already a negative keyword of this campaign")
 
 

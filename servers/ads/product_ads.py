@@ -13,6 +13,7 @@ from servers.ads.queries import owned
 from servers.ads.sql import page
 from servers.common.config import ServerConfig
 from servers.common.errors import NotFound
+from servers.common.inputs import Id
 from servers.common.server import READ, WRITE_IDEMPOTENT, MarketServer
 from servers.market.db import MarketDB, require_site
 from servers.market.models import Campaign, InventoryLevel, ProductAd
@@ -26,7 +27,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     def list_product_ads(
         site: Site,
         sku: Annotated[str | None, Field(max_length=64, description="Only this SKU's ads")] = None,
-        campaign_id: Annotated[int | None, Field(description="Only this campaign's product ads")] = None,
+        campaign_id: Annotated[Id | None, Field(description="Only this campaign's product ads")] = None,
         state: State | None = None,
         out_of_stock_only: Annotated[bool, Field(description="Only SKUs with nothing available (on hand minus reserved ≤ 0)")] = False,
         limit: Limit = 50,
@@ -98,5 +99,5 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                 impact={"product_ads_paused": float(live)},
             )
 
-        return run_write(db, config.approval_secret, tool="pause_product_ads", site=site, arguments=arguments,
+        return run_write(db, config, tool="pause_product_ads", site=site, arguments=arguments,
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select, union
 from sqlalchemy.orm import Session
 
 from servers.ads.models import AdGroupRow, CampaignRow, KeywordRow, SearchTermRow
@@ -20,6 +20,7 @@ from servers.market.models import (
     Keyword,
     KeywordDailyMetric,
     NegativeKeyword,
+    ProductTarget,
     SearchTermDailyMetric,
 )
 
@@ -193,15 +194,16 @@ def query_search_terms(
     keys = (STDM.campaign_id, STDM.ad_group_id, STDM.keyword_id, STDM.search_term)
     per_term = select(*keys, *sums(STDM)).where(*where).group_by(*keys).subquery()
     metrics = metric_columns(per_term)
-    # Joined once per query (not correlated per row): the texts already targeted by manual keywords,
-    # and the texts each campaign already excludes.
-    manual_texts = (
+    # Joined once per query (not correlated per row): the texts already targeted by manual keywords (an ASIN also
+    # by a product target), and the texts each campaign already excludes.
+    manual_texts = union(
         select(func.lower(Keyword.text).label("text"))
         .join(Campaign, Campaign.id == Keyword.campaign_id)
-        .where(Keyword.site_id == site, Keyword.state != "archived", Campaign.targeting == "manual")
-        .distinct()
-        .subquery()
-    )
+        .where(Keyword.site_id == site, Keyword.state != "archived", Campaign.targeting == "manual"),
+        select(func.lower(ProductTarget.asin).label("text"))
+        .join(Campaign, Campaign.id == ProductTarget.campaign_id)
+        .where(ProductTarget.site_id == site, ProductTarget.state != "archived", Campaign.targeting == "manual"),
+    ).subquery()
     negated_texts = (
         select(NegativeKeyword.campaign_id, func.lower(NegativeKeyword.text).label("text"))
         .where(NegativeKeyword.site_id == site)

@@ -34,6 +34,7 @@ from servers.ads.queries import (
 )
 from servers.ads.sql import metric_columns, metric_values, order_by, page, sums, week_start
 from servers.common.config import ServerConfig
+from servers.common.inputs import Count, Id
 from servers.common.server import READ, MarketServer
 from servers.market.db import MarketDB, require_site
 from servers.market.models import Campaign, Keyword
@@ -58,13 +59,13 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=READ)
     def get_search_terms(
         site: Site,
-        campaign_id: Annotated[int | None, Field(description="Only this campaign's search terms")] = None,
-        ad_group_id: Annotated[int | None, Field(description="Only this ad group's search terms")] = None,
-        keyword_id: Annotated[int | None, Field(description="Only terms this keyword matched")] = None,
+        campaign_id: Annotated[Id | None, Field(description="Only this campaign's search terms")] = None,
+        ad_group_id: Annotated[Id | None, Field(description="Only this ad group's search terms")] = None,
+        keyword_id: Annotated[Id | None, Field(description="Only terms this keyword matched")] = None,
         targeting: Annotated[Targeting | None, Field(description="Only auto or only manual campaigns")] = None,
         term_contains: Annotated[str | None, Field(max_length=200, description="Case-insensitive substring of the term")] = None,
-        min_orders: Annotated[int | None, Field(ge=0, description="Only terms with at least this many orders")] = None,
-        min_clicks: Annotated[int | None, Field(ge=0, description="Only terms with at least this many clicks")] = None,
+        min_orders: Annotated[Count | None, Field(description="Only terms with at least this many orders")] = None,
+        min_clicks: Annotated[Count | None, Field(description="Only terms with at least this many clicks")] = None,
         in_manual_campaign: Annotated[bool | None, Field(description="true: only terms already keywords of a manual campaign; false: only terms that are not")] = None,
         start_date: StartDate = None,
         end_date: EndDate = None,
@@ -91,8 +92,8 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     def get_performance(
         site: Site,
         group_by: Annotated[GroupBy, Field(description="One point per day, ISO week, campaign or platform")] = "day",
-        campaign_id: Annotated[int | None, Field(description="Only this campaign")] = None,
-        keyword_id: Annotated[int | None, Field(description="Only this keyword")] = None,
+        campaign_id: Annotated[Id | None, Field(description="Only this campaign")] = None,
+        keyword_id: Annotated[Id | None, Field(description="Only this keyword")] = None,
         platform: Platform | None = None,
         start_date: StartDate = None,
         end_date: EndDate = None,

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from servers.common.errors import ValidationFailed
+from servers.market.db import parse_day as market_day
 from servers.market.db import require_site
 
 # Amazon Ads' accepted ranges per currency: (lowest bid, highest bid, lowest daily budget, highest daily budget).
@@ -45,12 +46,8 @@ def clean_text(value: str, what: str) -> str:
 
 
 def parse_day(value: str | None, default: dt.date, what: str) -> dt.date:
-    if value is None:
-        return default
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"{what} must look like 2026-11-21; got {value!r}") from None
+    """The ISO date `value` (2000-01-01..2100-12-31), or `default` when absent."""
+    return default if value is None else market_day(value, what)
 
 
 def money(value: float) -> float:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from servers.ads import accounts, campaigns, keywords, product_ads, reports
+from servers.ads import accounts, campaigns, keywords, product_ads, reports, targets
 from servers.common.config import ServerConfig
 from servers.common.server import MarketServer
 from servers.market.db import MarketDB
+from servers.market.writes import register_write_status
 
 INSTRUCTIONS = (
     "Sponsored ads of the marketplace (Amazon Ads, plus Meta and Google as a platform field). "
@@ -15,9 +16,10 @@ INSTRUCTIONS = (
 
 
 def build_server(config: ServerConfig | None = None) -> MarketServer:
-    config = config or ServerConfig.from_env()
+    config = (config or ServerConfig.from_env()).for_server("ads")
     db = MarketDB(config.market_database_url)
     mcp = MarketServer("ads", instructions=INSTRUCTIONS)
-    for module in (accounts, campaigns, keywords, product_ads, reports):
+    for module in (accounts, campaigns, keywords, targets, product_ads, reports):
         module.register(mcp, db, config)
+    register_write_status(mcp, db)
     return mcp

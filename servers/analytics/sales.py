@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from servers.analytics.common import money, page, paged, ratio, total_of
 from servers.analytics.models import (
@@ -162,7 +162,7 @@ def recent_reviews(s: Session, *, site: str, start: dt.date, end: dt.date, min_r
                    product_id: int | None = None, sort_by: str = "created_at", descending: bool = True, limit: int = 50,
                    offset: int = 0) -> RecentReviews:
     """Reviews written in the range with ratings between min_rating and max_rating, newest first."""
-    require_site(s, site)
+    currency = require_site(s, site).currency
     if min_rating > max_rating:
         raise ValidationFailed(f"min_rating {min_rating} is above max_rating {max_rating}")
     in_range = [Review.site_id == site, Review.created_at >= dt.datetime.combine(start, dt.time()),
@@ -171,12 +171,18 @@ def recent_reviews(s: Session, *, site: str, start: dt.date, end: dt.date, min_r
         in_range.append(Review.product_id == product_id)
     counts = dict(s.execute(select(Review.rating, func.count()).where(*in_range).group_by(Review.rating)).all())
     average = s.scalar(select(func.avg(Review.rating)).where(*in_range))
-    query = (select(Review, Product.title).join(Product, Product.id == Review.product_id)
+    # The product's standing: every review of it written up to the range's end.
+    ever = aliased(Review)
+    standing = (select(ever.product_id, func.avg(ever.rating).label("rating"))
+                .where(ever.site_id == site, ever.created_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+                .group_by(ever.product_id).subquery())
+    query = (select(Review, Product.title, standing.c.rating).join(Product, Product.id == Review.product_id)
+             .outerjoin(standing, standing.c.product_id == Review.product_id)
              .where(*in_range, Review.rating.between(min_rating, max_rating)))
     order = {"created_at": Review.created_at, "rating": Review.rating}[sort_by]
     total, rows = paged(s, query, order, descending, limit, offset, Review.id)
-    items = [ReviewItem(id=r.id, product_id=r.product_id, product_title=title, rating=r.rating, title=r.title, body=r.body,
-                        author=r.author, created_at=r.created_at)
-             for r, title, _ in rows]
-    return RecentReviews(site=site, start_date=start, end_date=end, average_rating=ratio(average, 2),
+    items = [ReviewItem(id=r.id, product_id=r.product_id, product_title=title, product_rating=ratio(rating, 2),
+                        rating=r.rating, title=r.title, body=r.body, author=r.author, created_at=r.created_at)
+             for r, title, rating, _ in rows]
+    return RecentReviews(site=site, currency=currency, start_date=start, end_date=end, average_rating=ratio(average, 2),
                          rating_counts={int(k): int(v) for k, v in sorted(counts.items())}, total=total, items=items)

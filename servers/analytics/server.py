@@ -21,24 +21,24 @@ from servers.analytics.models import (
     WeeklyReportData,
 )
 from servers.common.config import ServerConfig
-from servers.common.errors import ValidationFailed
+from servers.common.inputs import INT_MAX, Id
 from servers.common.server import READ, MarketServer
 from servers.market import metrics
-from servers.market.db import MarketDB, parse_date_range
+from servers.market.db import MarketDB, parse_date_range, parse_day
 
 Site = Annotated[str, Field(description="Site id the call acts on, e.g. 'us', 'de', 'jp'")]
 StartDate = Annotated[str | None, Field(description="First day, ISO date (default: 30 days before end_date)")]
 EndDate = Annotated[str | None, Field(description="Last day, ISO date (default: today)")]
 WeekEnd = Annotated[str | None, Field(description="Last day of the week, ISO date (default: yesterday, the last full day)")]
 Limit = Annotated[int, Field(ge=1, le=500, description="Most rows to return")]
-Offset = Annotated[int, Field(ge=0, description="Rows to skip (pagination)")]
+Offset = Annotated[int, Field(ge=0, le=INT_MAX, description="Rows to skip (pagination)")]
 Descending = Annotated[bool, Field(description="Sort from largest to smallest")]
 Platform = Annotated[Literal["amazon", "meta", "google"] | None, Field(description="Only this ad platform")]
-CampaignId = Annotated[int | None, Field(description="Only this campaign")]
+CampaignId = Annotated[Id | None, Field(description="Only this campaign")]
 
 
 def build_server(config: ServerConfig | None = None) -> MarketServer:
-    config = config or ServerConfig.from_env()
+    config = (config or ServerConfig.from_env()).for_server("analytics")
     db = MarketDB(config.market_database_url)
     mcp = MarketServer("analytics", instructions=(
         "The seller's analytics: sales, ACOS/inventory alerts, reviews and playbook finders. Read-only. "
@@ -50,10 +50,7 @@ def build_server(config: ServerConfig | None = None) -> MarketServer:
     def last_day(value: str | None) -> dt.date:
         if value is None:
             return config.today() - dt.timedelta(days=1)
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError as exc:
-            raise ValidationFailed(f"week_end must look like 2026-11-19 ({exc})") from None
+        return parse_day(value, "week_end")
 
     @mcp.tool(annotations=READ)
     def get_daily_sales(
@@ -120,7 +117,7 @@ def build_server(config: ServerConfig | None = None) -> MarketServer:
         site: Site, start_date: StartDate = None, end_date: EndDate = None,
         min_rating: Annotated[int, Field(ge=1, le=5, description="Lowest star rating to include")] = 1,
         max_rating: Annotated[int, Field(ge=1, le=5, description="Highest star rating to include")] = 5,
-        product_id: Annotated[int | None, Field(description="Only reviews of this product")] = None,
+        product_id: Annotated[Id | None, Field(description="Only reviews of this product")] = None,
         sort_by: Annotated[Literal["created_at", "rating"], Field(description="Sort column")] = "created_at",
         descending: Descending = True, limit: Limit = 50, offset: Offset = 0,
     ) -> RecentReviews:
@@ -135,7 +132,7 @@ def build_server(config: ServerConfig | None = None) -> MarketServer:
     def find_harvest_candidates(
         site: Site, start_date: StartDate = None, end_date: EndDate = None,
         min_cvr: Annotated[float, Field(ge=0, le=1, description="Conversion rate the term must beat, 0.10 = 10%")] = 0.10,
-        min_orders: Annotated[int, Field(ge=1, description="Orders the term must have at least")] = 3,
+        min_orders: Annotated[int, Field(ge=1, le=INT_MAX, description="Orders the term must have at least")] = 3,
         campaign_id: CampaignId = None,
         sort_by: Annotated[Literal["orders", "cvr", "sales", "clicks", "spend"], Field(description="Sort column")] = "orders",
         descending: Descending = True, limit: Limit = 50, offset: Offset = 0,
@@ -160,7 +157,7 @@ def build_server(config: ServerConfig | None = None) -> MarketServer:
         """Keywords or search terms that spend without orders or run ACOS over 100%, with pause / cut-bid / negative suggestions."""
         start, end = dates(start_date, end_date)
         with db.reader() as s:
-            return ads_finders.wasted_spend(s, site=site, start=start, end=end, level=level, min_spend=min_spend,
+            return ads_finders.wasted_spend(s, site=site, start=start, end=end, today=config.today(), level=level, min_spend=min_spend,
                                             max_acos=max_acos, platform=platform, campaign_id=campaign_id,
                                             sort_by=sort_by, descending=descending, limit=limit, offset=offset)
 
@@ -202,7 +199,8 @@ def build_server(config: ServerConfig | None = None) -> MarketServer:
         with db.reader() as s:
             return reports.weekly_report(s, site=site, week_end=last_day(week_end), top_n=top_n)
 
-    from servers.analytics import dashboards
+    from servers.analytics import dashboards, evidence
 
     dashboards.register(mcp, db, config)
+    evidence.register(mcp, db, config)
     return mcp

@@ -73,7 +73,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         pii_grant: PiiGrant = None,
     ) -> CustomerList:
         """List a site's customers with order count and spend; email and phone masked without a PII grant."""
-        unmasked = pii_allowed(config.approval_secret, pii_grant, site)
+        unmasked = pii_allowed(config, pii_grant, site)
         with db.reader() as s:
             require_site(s, site)
             query, sort_columns = customer_select(site)
@@ -88,7 +88,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=READ)
     def get_customer(site: Site, customer_id: CustomerId, pii_grant: PiiGrant = None) -> CustomerDetail:
         """One customer with order stats and the ten newest orders; email and phone masked without a PII grant."""
-        unmasked = pii_allowed(config.approval_secret, pii_grant, site)
+        unmasked = pii_allowed(config, pii_grant, site)
         with db.reader() as s:
             require_site(s, site)
             owned(s, Customer, customer_id, site, noun="customer", listed_by="list_customers")

@@ -14,11 +14,13 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servers.commerce.arguments import Before, DryRun, IdemKey, Site, Token
+from servers.commerce.arguments import UNITS_MAX, Before, DryRun, IdemKey, Site, Token
 from servers.commerce.models import ImportAnalysis, ImportProblem, ImportRow
+from servers.common import money
 from servers.common.approval import canonical_json
 from servers.common.config import ServerConfig
 from servers.common.errors import ValidationFailed
+from servers.common.inputs import quote
 from servers.common.server import READ, WRITE_ADDITIVE, MarketServer
 from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, require_site
@@ -29,6 +31,7 @@ MAX_ROWS = 2000
 REQUIRED = ("sku", "title", "price", "category")
 OPTIONAL = {"stock": 0, "cost": 0.0, "brand": "", "asin": "", "option": "", "status": "draft", "handle": None}
 SKU = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+LISTED = 3  # problems a refused commit names; analyze_product_import lists them all
 LIMITS = {"title": 300, "category": 120, "brand": 120, "asin": 16, "option": 120, "handle": 64}
 
 Rows = Annotated[
@@ -53,7 +56,18 @@ def _number(value: Any, *, integer: bool) -> float | int:
     return number
 
 
-def _parse_row(index: int, raw: dict[str, Any], problems: list[ImportProblem]) -> ImportRow | None:
+def _amount_problem(name: str, value: float | int, currency: str) -> str | None:
+    """Why a row's price, cost or stock cannot be written (the bounds update_price and update_inventory keep)."""
+    if name == "price" and value <= 0:
+        return "must be more than 0"
+    if value < 0:
+        return "must not be negative"
+    if name == "stock":
+        return f"must be at most {UNITS_MAX:,}" if value > UNITS_MAX else None
+    return money.problem(value, money.PRICE if name == "price" else money.COST, currency)
+
+
+def _parse_row(index: int, raw: dict[str, Any], problems: list[ImportProblem], currency: str) -> ImportRow | None:
     """One normalised row, or None with its problems recorded."""
     found: list[ImportProblem] = []
     values = {str(k).strip().lower(): (v.strip() if isinstance(v, str) else v) for k, v in raw.items()}
@@ -70,12 +84,11 @@ def _parse_row(index: int, raw: dict[str, Any], problems: list[ImportProblem]) -
         try:
             row[name] = _number(values[name], integer=integer)
         except ValueError:
-            found.append(ImportProblem(row=index, field=name, message=f"{values[name]!r} is not a {'whole ' if integer else ''}number"))
+            found.append(ImportProblem(row=index, field=name,
+                                       message=f"{quote(values[name])} is not a {'whole ' if integer else ''}number"))
             continue
-        if name == "price" and row[name] <= 0:
-            found.append(ImportProblem(row=index, field=name, message="must be more than 0"))
-        elif row[name] < 0:
-            found.append(ImportProblem(row=index, field=name, message="must not be negative"))
+        if (problem := _amount_problem(name, row[name], currency)) is not None:
+            found.append(ImportProblem(row=index, field=name, message=problem))
     for name in ("sku", "title", "category", "brand", "asin", "option", "status", "handle"):
         if row.get(name) is not None:
             row[name] = str(row[name])
@@ -89,8 +102,9 @@ def _parse_row(index: int, raw: dict[str, Any], problems: list[ImportProblem]) -
     if found:
         problems += found
         return None
+    places = money.digits(currency)
     return ImportRow(row=index, handle=row["handle"] or row["sku"], sku=row["sku"], title=row["title"],
-                     price=round(row["price"], 2), cost=round(row["cost"], 2), category=row["category"],
+                     price=round(row["price"], places), cost=round(row["cost"], places) + 0.0, category=row["category"],
                      stock=row["stock"], brand=row["brand"], asin=row["asin"], option=row["option"], status=row["status"])
 
 
@@ -111,7 +125,8 @@ def analyze(session: Session, site: str, rows: list[dict[str, Any]] | None, csv_
     problems: list[ImportProblem] = []
     if not raw:
         problems.append(ImportProblem(row=0, field="rows", message="no rows to import"))
-    parsed = [row for i, r in enumerate(raw, start=1) if (row := _parse_row(i, r, problems)) is not None]
+    currency = require_site(session, site).currency
+    parsed = [row for i, r in enumerate(raw, start=1) if (row := _parse_row(i, r, problems, currency)) is not None]
     # Categories match by name in any case; a new one is spelled as its first row spells it.
     spelling = {name.lower(): name for name in session.scalars(select(Category.name).where(Category.site_id == site))}
     known = set(spelling)
@@ -202,21 +217,27 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         def plan(s: Session) -> Plan:
             draft = analyze(s, site, rows, csv_text)
             if not draft.ok:
-                listed = "; ".join(f"row {p.row} {p.field}: {p.message}" for p in draft.problems[:20])
-                more = f" (and {len(draft.problems) - 20} more)" if len(draft.problems) > 20 else ""
+                listed = "; ".join(f"row {p.row} {p.field}: {p.message}" for p in draft.problems[:LISTED])
+                more = f" (and {len(draft.problems) - LISTED} more)" if len(draft.problems) > LISTED else ""
                 raise ValidationFailed(f"the import has {len(draft.problems)} problem(s): {listed}{more}; "
                                        "analyze_product_import lists them all")
             skus = [r.sku for r in draft.rows]
             created = f"; new categories: {', '.join(draft.new_categories)}" if draft.new_categories else ""
+            # Every price the import sets, so the approver (and the console's limits) see what it charges.
+            prices = {r.sku: r.price for r in draft.rows}
+            places = money.digits(require_site(s, site).currency)
+            low, high = min(prices.values()), max(prices.values())
+            priced = f" priced {low:,.{places}f}" + (f"–{high:,.{places}f}" if high != low else "")
             return Plan(
                 target=f"product import '{source_name}' ({draft.draft_id[:12]})",
                 before={},
                 after={"products_created": draft.products_to_create, "variants_created": draft.variants_to_create,
-                       "skus": skus, "draft_id": draft.draft_id},
-                summary=f"create {draft.products_to_create} product(s), {draft.variants_to_create} SKU(s){created}",
+                       "skus": skus, "prices": prices, "draft_id": draft.draft_id},
+                summary=(f"create {draft.products_to_create} product(s), {draft.variants_to_create} SKU(s)"
+                         f"{priced}{created}"),
                 impact={"units_added": float(sum(r.stock for r in draft.rows))},
                 apply=lambda s: write_import(s, site, draft, source_name),
             )
 
-        return run_write(db, config.approval_secret, tool="commit_product_import", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="commit_product_import", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servers.commerce.arguments import (
+    UNITS_MAX,
     Before,
     Descending,
     DryRun,
@@ -90,9 +91,9 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         site: Site,
         variant_id: VariantId,
         reason: Annotated[str, Field(min_length=3, max_length=200, description="Why: 'cycle count', 'PO 1234 placed'…")],
-        on_hand: Annotated[int | None, Field(ge=0, le=10_000_000, description="Set units on hand to this count")] = None,
+        on_hand: Annotated[int | None, Field(ge=0, le=UNITS_MAX, description="Set units on hand to this count")] = None,
         add_inbound: Annotated[
-            int | None, Field(ge=-10_000_000, le=10_000_000, description="Add to inbound units (negative: cancel inbound)")
+            int | None, Field(ge=-UNITS_MAX, le=UNITS_MAX, description="Add to inbound units (negative: cancel inbound)")
         ] = None,
         dry_run: DryRun = False,
         approval_token: Token = None,
@@ -128,5 +129,5 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                                                                "inbound_delta": after["inbound"] - before["inbound"]},
                         apply=apply)
 
-        return run_write(db, config.approval_secret, tool="update_inventory", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="update_inventory", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)

@@ -185,7 +185,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=READ)
     def get_order(site: Site, order_id: OrderId, pii_grant: PiiGrant = None) -> OrderDetail:
         """One order: its lines, its customer (contact masked without a PII grant), its returns."""
-        unmasked = pii_allowed(config.approval_secret, pii_grant, site)
+        unmasked = pii_allowed(config, pii_grant, site)
         with db.reader() as s:
             require_site(s, site)
             order = owned(s, Order, order_id, site, noun="order", listed_by="list_orders")
@@ -223,7 +223,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         """Move one order to its next status; cancelling cannot be undone (a write: needs approval)."""
         arguments = {"site": site, "order_id": order_id, "status": status, "carrier": carrier,
                      "tracking_number": tracking_number}
-        return run_write(db, config.approval_secret, tool="update_order_status", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="update_order_status", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before),
                          plan=lambda s: plan_status_change(s, site, order_id, status, carrier, tracking_number))
 
@@ -240,6 +240,6 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     ) -> WriteResult:
         """Mark one paid order shipped with carrier and tracking number (a write: needs approval)."""
         arguments = {"site": site, "order_id": order_id, "carrier": carrier, "tracking_number": tracking_number}
-        return run_write(db, config.approval_secret, tool="mark_order_shipped", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="mark_order_shipped", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before),
                          plan=lambda s: plan_status_change(s, site, order_id, "shipped", carrier, tracking_number))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from servers.common.approval import read_token
+from servers.common.approval import TokenRefused, read_token
+from servers.common.config import ServerConfig
 from servers.common.errors import PermissionDenied
 
 
@@ -22,13 +24,13 @@ def mask_phone(phone: str) -> str:
     return f"***-***-{digits[-4:]}" if len(digits) >= 4 else "***"
 
 
-def pii_allowed(secret: str, grant: str | None, site: str) -> bool:
+def pii_allowed(config: ServerConfig, grant: Any, site: str) -> bool:
     """False without a grant, True with a valid one for this site, PERMISSION_DENIED for any other grant."""
     if not grant:
         return False
     try:
-        claims = read_token(secret, grant)
-    except ValueError as exc:
+        claims = read_token(config.keyring, grant, purpose="pii", audience=config.audience or "commerce")
+    except TokenRefused as exc:
         raise PermissionDenied(f"the PII grant was refused ({exc}); ask the console for a new one or omit it") from None
     if claims.get("scope") != "pii":
         raise PermissionDenied("the token passed as pii_grant is not a PII grant")

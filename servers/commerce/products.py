@@ -16,6 +16,7 @@ from servers.commerce.arguments import (
     IdemKey,
     Limit,
     Offset,
+    Price,
     ProductFilter,
     ProductId,
     Site,
@@ -33,6 +34,7 @@ from servers.commerce.models import (
     VariantList,
 )
 from servers.commerce.query import count_of, ordered, owned
+from servers.common import money
 from servers.common.config import ServerConfig
 from servers.common.errors import ValidationFailed
 from servers.common.server import READ, WRITE_IDEMPOTENT, MarketServer
@@ -195,7 +197,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     def update_price(
         site: Site,
         variant_id: VariantId,
-        price: Annotated[float, Field(gt=0, le=10_000_000, description="New price in the site's currency")],
+        price: Annotated[Price, Field(description="New price in the site's currency")],
         dry_run: DryRun = False,
         approval_token: Token = None,
         idempotency_key: IdemKey = None,
@@ -206,7 +208,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
 
         def plan(s: Session) -> Plan:
             v = owned(s, Variant, variant_id, site, noun="variant", listed_by="list_variants")
-            new_price = round(price, 2)
+            new_price = money.amount(price, money.PRICE, currency=require_site(s, site).currency, argument="price")
             if new_price == v.price:
                 raise ValidationFailed(f"variant {v.sku} already costs {v.price:.2f}; nothing to change")
             inventory = s.get(InventoryLevel, v.id)
@@ -225,7 +227,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                 apply=apply,
             )
 
-        return run_write(db, config.approval_secret, tool="update_price", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="update_price", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)
 
     @mcp.tool(annotations=WRITE_IDEMPOTENT)
@@ -252,5 +254,5 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             return Plan(target=f"product #{p.id} '{p.title}'", before={"status": p.status}, after={"status": status},
                         summary=f"status {p.status} → {status}", apply=apply)
 
-        return run_write(db, config.approval_secret, tool="update_product_status", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="update_product_status", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)

@@ -23,8 +23,10 @@ from servers.commerce.arguments import (
 )
 from servers.commerce.models import CouponInfo, CouponList, DiscountCodeInfo, DiscountCodeList
 from servers.commerce.query import count_of, owned
+from servers.common import money
 from servers.common.config import ServerConfig
 from servers.common.errors import Conflict, ValidationFailed
+from servers.common.inputs import INT_MAX
 from servers.common.server import READ, WRITE_ADDITIVE, WRITE_DESTRUCTIVE, WRITE_IDEMPOTENT, MarketServer
 from servers.common.server import sent_arguments as signed_arguments
 from servers.market.db import MarketDB, parse_date_range, require_site
@@ -32,22 +34,27 @@ from servers.market.models import Coupon, DiscountCode, Variant
 from servers.market.writes import Plan, WriteResult, run_write, write_control
 
 Kind = Annotated[Literal["percent", "fixed"], Field(description="percent off, or a fixed amount off")]
-Value = Annotated[float, Field(gt=0, le=1_000_000, description="Percent (1-100) or amount in the site's currency")]
+Value = Annotated[float, Field(gt=0, le=money.DISCOUNT_AMOUNT.high,
+                               description="Percent (0.01-100) or amount in the site's currency")]
+CouponBudget = Annotated[float, Field(gt=0, le=money.COUPON_BUDGET.high, description="Most the coupon may cost in total")]
 StartsOn = Annotated[str | None, Field(description="First day it applies, ISO date (default: today)")]
 EndsOn = Annotated[str | None, Field(description="Last day it applies, ISO date (default: open-ended)")]
 
 
 def validity(starts_on: str | None, ends_on: str | None, today: dt.date) -> tuple[dt.datetime, dt.datetime | None]:
     """The validity window as datetimes: from the start of the first day to the end of the last."""
-    start, end = parse_date_range(starts_on or today.isoformat(), ends_on or starts_on or today.isoformat())
+    start, end = parse_date_range(starts_on or today.isoformat(), ends_on or starts_on or today.isoformat(),
+                                  names=("starts_on", "ends_on"))
     if ends_on is None:
         return dt.datetime.combine(start, dt.time()), None
     return dt.datetime.combine(start, dt.time()), dt.datetime.combine(end, dt.time(23, 59, 59))
 
 
-def check_value(kind: str, value: float) -> None:
-    if kind == "percent" and value > 100:
-        raise ValidationFailed(f"a percent discount is at most 100, not {value}")
+def discount_value(kind: str, value: float, currency: str) -> float:
+    """The discount as written: a percentage off, or an amount in the site's currency that does not round to nothing."""
+    if kind == "percent":
+        return money.percent(value, argument="value")
+    return money.amount(value, money.DISCOUNT_AMOUNT, currency=currency, argument="value")
 
 
 def iso(moment: dt.datetime | None) -> str | None:
@@ -113,7 +120,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         value: Value,
         starts_on: StartsOn = None,
         ends_on: EndsOn = None,
-        usage_limit: Annotated[int | None, Field(ge=1, description="Most uses in total (default: unlimited)")] = None,
+        usage_limit: Annotated[int | None, Field(ge=1, le=INT_MAX, description="Most uses in total (default: unlimited)")] = None,
         dry_run: DryRun = False,
         approval_token: Token = None,
         idempotency_key: IdemKey = None,
@@ -124,28 +131,28 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                      "ends_on": ends_on, "usage_limit": usage_limit}
 
         def plan(s: Session) -> Plan:
-            check_value(kind, value)
+            off_value = discount_value(kind, value, require_site(s, site).currency)
             starts_at, ends_at = validity(starts_on, ends_on, config.today())
             normalised = code.upper()
             taken = s.scalar(select(DiscountCode).where(DiscountCode.site_id == site, func.upper(DiscountCode.code) == normalised))
             if taken is not None:
                 raise Conflict(f"discount code {normalised} already exists on {site} (id {taken.id}, {taken.status}); "
                                "pick another code")
-            after: dict[str, Any] = {"code": normalised, "kind": kind, "value": value, "starts_at": iso(starts_at),
+            after: dict[str, Any] = {"code": normalised, "kind": kind, "value": off_value, "starts_at": iso(starts_at),
                                      "ends_at": iso(ends_at), "usage_limit": usage_limit, "status": "active"}
 
             def apply(s: Session) -> int:
-                row = DiscountCode(site_id=site, code=normalised, kind=kind, value=value, starts_at=starts_at,
+                row = DiscountCode(site_id=site, code=normalised, kind=kind, value=off_value, starts_at=starts_at,
                                    ends_at=ends_at, usage_limit=usage_limit, used_count=0, status="active")
                 s.add(row)
                 s.flush()
                 return row.id
 
-            off = f"{value:g}%" if kind == "percent" else f"{value:.2f}"
+            off = f"{off_value:g}%" if kind == "percent" else f"{off_value:.2f}"
             return Plan(target=f"discount code {normalised}", before={}, after=after, summary=f"new code {normalised}: {off} off",
                         apply=apply)
 
-        return run_write(db, config.approval_secret, tool="create_discount_code", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="create_discount_code", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)
 
     @mcp.tool(annotations=WRITE_DESTRUCTIVE)
@@ -171,7 +178,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             return Plan(target=f"discount code #{d.id} {d.code}", before={"status": d.status}, after={"status": "disabled"},
                         summary=f"status {d.status} → disabled", apply=apply)
 
-        return run_write(db, config.approval_secret, tool="disable_discount_code", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="disable_discount_code", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)
 
     @mcp.tool(annotations=WRITE_ADDITIVE)
@@ -180,7 +187,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         variant_id: VariantId,
         kind: Kind,
         value: Value,
-        budget: Annotated[float, Field(gt=0, le=10_000_000, description="Most the coupon may cost in total")],
+        budget: CouponBudget,
         starts_on: StartsOn = None,
         ends_on: EndsOn = None,
         dry_run: DryRun = False,
@@ -194,29 +201,31 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
 
         def plan(s: Session) -> Plan:
             v = owned(s, Variant, variant_id, site, noun="variant", listed_by="list_variants")
-            check_value(kind, value)
-            if kind == "fixed" and value >= v.price:
+            currency = require_site(s, site).currency
+            off_value = discount_value(kind, value, currency)
+            total = money.amount(budget, money.COUPON_BUDGET, currency=currency, argument="budget")
+            if kind == "fixed" and off_value >= v.price:
                 raise ValidationFailed(f"a fixed coupon must be below the price of {v.sku} ({v.price:.2f})")
             starts_at, ends_at = validity(starts_on, ends_on, config.today())
             live = s.scalar(select(Coupon).where(Coupon.variant_id == v.id, Coupon.status.in_(["active", "paused"])))
             if live is not None:
                 raise Conflict(f"{v.sku} already has coupon {live.id} ({live.status}); update_coupon changes it")
-            after: dict[str, Any] = {"variant_id": v.id, "kind": kind, "value": value, "budget": budget,
+            after: dict[str, Any] = {"variant_id": v.id, "kind": kind, "value": off_value, "budget": total,
                                      "starts_at": iso(starts_at), "ends_at": iso(ends_at), "status": "active"}
 
             def apply(s: Session) -> int:
-                row = Coupon(site_id=site, variant_id=v.id, kind=kind, value=value, budget=budget, spent=0.0,
+                row = Coupon(site_id=site, variant_id=v.id, kind=kind, value=off_value, budget=total, spent=0.0,
                              status="active", starts_at=starts_at, ends_at=ends_at)
                 s.add(row)
                 s.flush()
                 return row.id
 
-            off = f"{value:g}%" if kind == "percent" else f"{value:.2f}"
+            off = f"{off_value:g}%" if kind == "percent" else f"{off_value:.2f}"
             return Plan(target=f"coupon on variant #{v.id} {v.sku}", before={}, after=after,
-                        summary=f"new coupon {off} off {v.sku}, budget {budget:.2f}", impact={"budget_delta": budget},
+                        summary=f"new coupon {off} off {v.sku}, budget {total:.2f}", impact={"budget_delta": total},
                         apply=apply)
 
-        return run_write(db, config.approval_secret, tool="create_coupon", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="create_coupon", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)
 
     @mcp.tool(annotations=WRITE_IDEMPOTENT)
@@ -224,7 +233,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         site: Site,
         coupon_id: CouponId,
         status: Annotated[Literal["active", "paused"] | None, Field(description="Pause or resume the coupon")] = None,
-        budget: Annotated[float | None, Field(gt=0, le=10_000_000, description="New total budget")] = None,
+        budget: Annotated[CouponBudget | None, Field(description="New total budget")] = None,
         dry_run: DryRun = False,
         approval_token: Token = None,
         idempotency_key: IdemKey = None,
@@ -239,14 +248,16 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                 raise ValidationFailed("pass status and/or budget")
             if c.status == "ended":
                 raise ValidationFailed(f"coupon {c.id} has ended; create_coupon starts a new one")
-            if budget is not None and budget < c.spent:
+            total = None if budget is None else money.amount(
+                budget, money.COUPON_BUDGET, currency=require_site(s, site).currency, argument="budget")
+            if total is not None and total < c.spent:
                 raise ValidationFailed(f"coupon {c.id} has already spent {c.spent:.2f}; the budget cannot go below that")
             before: dict[str, Any] = {}
             after: dict[str, Any] = {}
             if status is not None and status != c.status:
                 before["status"], after["status"] = c.status, status
-            if budget is not None and round(budget, 2) != c.budget:
-                before["budget"], after["budget"] = c.budget, round(budget, 2)
+            if total is not None and total != c.budget:
+                before["budget"], after["budget"] = c.budget, total
             if not after:
                 raise ValidationFailed(f"coupon {c.id} is already {c.status} with budget {c.budget:.2f}; nothing to change")
 
@@ -257,5 +268,5 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             impact = {"budget_delta": round(after["budget"] - c.budget, 2)} if "budget" in after else {}
             return Plan(target=f"coupon #{c.id}", before=before, after=after, impact=impact, apply=apply)
 
-        return run_write(db, config.approval_secret, tool="update_coupon", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="update_coupon", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)

@@ -138,5 +138,5 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                         # between the proposal and the approval; the restock adds to the count it finds then.
                         informational=frozenset({"on_hand"}))
 
-        return run_write(db, config.approval_secret, tool="confirm_return", site=site, arguments=signed_arguments(arguments),
+        return run_write(db, config, tool="confirm_return", site=site, arguments=signed_arguments(arguments),
                          control=write_control(dry_run, approval_token, idempotency_key, expected_before), plan=plan)

@@ -6,6 +6,7 @@ from servers.commerce import customers, imports, inventory, orders, products, pr
 from servers.common.config import ServerConfig
 from servers.common.server import MarketServer
 from servers.market.db import MarketDB
+from servers.market.writes import register_write_status
 
 INSTRUCTIONS = (
     "The store backend of each site: products, variants, categories, inventory, orders, returns, customers, "
@@ -16,9 +17,10 @@ INSTRUCTIONS = (
 
 
 def build_server(config: ServerConfig | None = None) -> MarketServer:
-    config = config or ServerConfig.from_env()
+    config = (config or ServerConfig.from_env()).for_server("commerce")
     db = MarketDB(config.market_database_url)
     mcp = MarketServer("commerce", instructions=INSTRUCTIONS)
     for module in (products, inventory, orders, returns, customers, promotions, imports):
         module.register(mcp, db, config)
+    register_write_status(mcp, db)
     return mcp

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from servers.common.approval import CONTROL_ARGS
 from servers.common.errors import CodedToolError, NotFound, SiteScopeRequired, UpstreamError, ValidationFailed
+from servers.common.inputs import check_arguments, clip, quote
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,16 @@ WRITE_ADDITIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idem
 WRITE_DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False)
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per bad field, without echoing the caller's values back at length."""
-    parts = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "arguments"
-        parts.append(f"{field}: {err['msg']}")
-    return "; ".join(parts)
+def describe_validation_error(exc: ValidationError, *, most: int = 3) -> str:
+    """The first bad fields, each with pydantic's reason, quoting no more than ~80 characters of what was sent."""
+    parts: list[str] = []
+    for err in exc.errors(include_input=False, include_url=False):
+        field = clip(".".join(clip(str(p), 40) for p in err["loc"]) or "arguments")
+        part = f"{field}: {clip(str(err['msg']), 160)}"
+        if part not in parts:
+            parts.append(part)
+    more = f" (and {len(parts) - most} more)" if len(parts) > most else ""
+    return "; ".join(parts[:most]) + more
 
 
 class MarketServer(MCPServer):
@@ -52,7 +56,12 @@ class MarketServer(MCPServer):
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         token = _sent_arguments.set(dict(arguments or {}))
         try:
+            # Bounds first (servers/common/inputs.py): an out-of-range value never reaches pydantic, SQL or a message.
+            if (schema := self._tool_input_schema(name)) is not None:
+                check_arguments(name, arguments or {}, schema)
             return await super().call_tool(name, arguments, context)
+        except CodedToolError:
+            raise
         except UnexpectedToolError as exc:
             log.error("tool %s crashed", name, exc_info=exc.__cause__)
             raise UpstreamError(f"{name} failed inside the server; the details are in the server log") from exc
@@ -65,7 +74,7 @@ class MarketServer(MCPServer):
                     raise SiteScopeRequired(f"{name} needs a site (e.g. 'us', 'de', 'jp')") from None
                 raise ValidationFailed(f"{name}: {describe_validation_error(cause)}") from None
             if str(exc).startswith("Unknown tool"):
-                raise NotFound(f"no tool named {name!r} on server {self.name!r}") from None
+                raise NotFound(f"no tool named {quote(name, 60)} on server {self.name!r}") from None
             raise
         finally:
             _sent_arguments.reset(token)
@@ -81,5 +90,8 @@ def serve(build: Callable[[], MCPServer], *, default_port: int) -> None:
     server = build()
     if args.transport == "stdio":
         server.run()
-    else:
-        server.run("streamable-http", host=args.host, port=args.port)
+    else:  # a port anyone may reach: only the bridge's service credential gets in (servers/common/http.py)
+        from servers.common.config import ServerConfig
+        from servers.common.http import run_http
+
+        run_http(server, ServerConfig.from_env().for_server(server.name), host=args.host, port=args.port)

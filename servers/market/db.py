@@ -9,10 +9,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from servers.common.errors import SiteScopeRequired
+from servers.common.errors import SiteScopeRequired, ValidationFailed
+from servers.common.inputs import quote
 from servers.market.models import Site
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -47,9 +48,25 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+MIGRATION_LOCK = 0x6D61726B6574  # the PostgreSQL advisory lock servers starting together migrate under
+
+
 def migrate(url: str) -> None:
-    """Bring the market schema to the newest migration."""
-    command.upgrade(alembic_config(url), "head")
+    """Bring the market schema to the newest migration (on PostgreSQL one process at a time: the others wait, then
+    find it at head)."""
+    if make_url(url).get_backend_name() != "postgresql":
+        command.upgrade(alembic_config(url), "head")
+        return
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                command.upgrade(alembic_config(url), "head")
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+    finally:
+        engine.dispose()
 
 
 class MarketDB:
@@ -79,22 +96,33 @@ def require_site(session: Session, site: str | None) -> Site:
         if row is not None:
             return row
     known = ", ".join(session.scalars(select(Site.id).order_by(Site.id)))
-    what = f"unknown site {site!r}" if site else "a site is required"
+    what = f"unknown site {quote(site, 40)}" if site else "a site is required"
     raise SiteScopeRequired(f"{what}; pass one of: {known}")
 
 
-def parse_date_range(start: str | None, end: str | None, *, default_days: int = 30, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """Inclusive (start, end) from ISO dates; the last `default_days` days up to today when absent."""
-    from servers.common.errors import ValidationFailed
+# The days a date argument may name: beyond them a date is a typo, and date arithmetic near year 1 or 9999 overflows.
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2100, 12, 31)
 
-    today = today or dt.date.today()
+
+def parse_day(value: str, argument: str) -> dt.date:
+    """An ISO date between FIRST_DAY and LAST_DAY, or VALIDATION_FAILED naming the argument."""
     try:
-        end_d = dt.date.fromisoformat(end) if end else today
-        start_d = dt.date.fromisoformat(start) if start else end_d - dt.timedelta(days=default_days - 1)
-    except ValueError as exc:
-        raise ValidationFailed(f"dates must look like 2026-11-21 ({exc})") from None
+        day = dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{argument} must look like 2026-11-21; got {quote(value)}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationFailed(f"{argument} must be between {FIRST_DAY} and {LAST_DAY}; got {day}")
+    return day
+
+
+def parse_date_range(start: str | None, end: str | None, *, default_days: int = 30, today: dt.date | None = None,
+                     names: tuple[str, str] = ("start_date", "end_date")) -> tuple[dt.date, dt.date]:
+    """Inclusive (start, end) from ISO dates; the last `default_days` days up to today when absent."""
+    end_d = parse_day(end, names[1]) if end else today or dt.date.today()
+    start_d = parse_day(start, names[0]) if start else end_d - dt.timedelta(days=default_days - 1)
     if start_d > end_d:
-        raise ValidationFailed(f"start_date {start_d} is after end_date {end_d}")
+        raise ValidationFailed(f"{names[0]} {start_d} is after {names[1]} {end_d}")
     if (end_d - start_d).days > 731:
         raise ValidationFailed("a date range may span at most two years")
     return start_d, end_d

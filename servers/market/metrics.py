@@ -9,6 +9,7 @@ divisor into ``NULL``, so the database answers ``NULL`` exactly where Python ans
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -22,6 +23,9 @@ Number = int | float
 REVENUE_STATUSES = ("paid", "shipped", "delivered", "returned")
 # A week-over-week change larger than this (either way) is an anomaly: 0.30 = 30%.
 ANOMALY_THRESHOLD = 0.30
+# A write's projected effect on daily spend averages the last complete week: the approval card (the ads server's
+# `impact`) and the finders' `daily_savings` both use the window and the formulas below, so they show one number.
+PROJECTION_DAYS = 7
 
 
 def safe_ratio(numerator: Number | None, denominator: Number | None) -> float | None:
@@ -69,6 +73,25 @@ def aov(revenue: Number, orders: Number) -> float | None:
 def returns_rate(returned_units: Number, sold_units: Number) -> float | None:
     """Returned units / sold units; None when nothing sold."""
     return safe_ratio(returned_units, sold_units)
+
+
+def projection_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The days a spend projection averages, inclusive: the PROJECTION_DAYS complete days before today."""
+    return today - dt.timedelta(days=PROJECTION_DAYS), today - dt.timedelta(days=1)
+
+
+def _cents(value: float) -> float:
+    return round(value, 2) + 0.0  # never -0.0, which reads as a loss
+
+
+def spend_stopped_per_day(spend_in_window: Number) -> float:
+    """Projected change of daily spend when what spent this much over the projection window stops (pause, negative)."""
+    return _cents(-float(spend_in_window) / PROJECTION_DAYS)
+
+
+def bid_change_per_day(clicks_in_window: Number, old_bid: Number, new_bid: Number) -> float:
+    """Projected change of daily spend when a bid moves: the window's clicks per day, each at the bid difference."""
+    return _cents(float(clicks_in_window) / PROJECTION_DAYS * (float(new_bid) - float(old_bid)))
 
 
 def days_of_supply(available: Number, velocity_per_day: Number) -> float | None:

@@ -183,6 +183,19 @@ class ProductAd(Base):
     state: Mapped[str] = mapped_column(String(12), default="enabled")
 
 
+class ProductTarget(Base):
+    """A manual ad group's bid on shoppers viewing one product (an ASIN): Amazon's product targeting."""
+
+    __tablename__ = "product_targets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    ad_group_id: Mapped[int] = mapped_column(ForeignKey("ad_groups.id"), index=True)
+    asin: Mapped[str] = mapped_column(String(16))  # upper case, e.g. B0CX23V2ZK
+    bid: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(12), default="enabled")
+
+
 class InventoryLevel(Base):
     __tablename__ = "inventory_levels"
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), primary_key=True)
@@ -366,3 +379,6 @@ class AppliedWrite(Base):
     arguments_hash: Mapped[str] = mapped_column(String(64))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     applied_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # "applied", or "refused" for an approved write the server turned down (its code and message in `result`):
+    # either way the nonce is spent.
+    outcome: Mapped[str] = mapped_column(String(16), default="applied", server_default="applied")

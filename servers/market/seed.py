@@ -12,35 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection, Integer, delete, func, select
 
 from servers.market.db import make_engine, migrate
 from servers.market.models import Base, Site
 from servers.market.rollups import rebuild_rollups
-from servers.market.seed_words import SITES, SiteSpec
+from servers.market.seed_ads import seed_ads
+from servers.market.seed_commerce import seed_catalog, seed_sales
+from servers.market.seed_context import BulkWriter, Scale, SeedContext
+from servers.market.seed_words import SITES
 
 
 class MarketNotEmpty(RuntimeError):
     """Seeding would mix with data already there; pass force=True to wipe the market tables first."""
-
-
-@dataclass(frozen=True)
-class Scale:
-    name: str
-    groups_per_site: int  # product groups; each has an SP auto and an SP manual campaign
-    products_per_group: int
-    manual_ad_groups: int
-    keywords_per_ad_group: int
-    extra_campaigns: int  # per site and per kind: SB, SD, meta, google
-    customers_per_site: int
-    orders_per_day: int  # for `us`; other sites scale by their volume
-    reviews_per_product: int
-    manual_term_share: float  # share of manual keywords that also report search terms
-    days: int = 90
 
 
 SCALES = {
@@ -71,59 +57,6 @@ class SeedSummary:
         rows = "\n".join(f"  {name:28} {n:>10,}" for name, n in self.counts.items() if n)
         return (f"seeded {self.scale} (seed {self.seed}) {self.first_day} .. {self.last_day}, today {self.today}, "
                 f"in {self.seconds:.1f}s\n{rows}")
-
-
-class BulkWriter:
-    """Buffers rows per table and inserts them in large executemany batches, parents before children."""
-
-    def __init__(self, conn: Connection, batch: int = 50_000) -> None:
-        self.conn = conn
-        self.batch = batch
-        self.buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.counts: dict[str, int] = {t.name: 0 for t in Base.metadata.sorted_tables}
-        self._pending = 0
-        self._deferred = False
-
-    def defer(self, on: bool) -> None:
-        """Hold rows back (no automatic flush) while children are buffered ahead of their parents."""
-        self._deferred = on
-
-    def add(self, model: type[Base], row: dict[str, Any]) -> None:
-        self.buffers[model.__tablename__].append(row)
-        self._pending += 1
-        if self._pending >= self.batch and not self._deferred:
-            self.flush()
-
-    def flush(self) -> None:
-        for table in Base.metadata.sorted_tables:  # dependency order keeps foreign keys satisfied
-            rows = self.buffers.pop(table.name, None)
-            if rows:
-                self.conn.execute(table.insert(), rows)
-                self.counts[table.name] += len(rows)
-        self._pending = 0
-
-
-@dataclass
-class SeedContext:
-    """What the ads and commerce generators share while one seed runs."""
-
-    rng: random.Random
-    scale: Scale
-    today: dt.date
-    days: list[dt.date]
-    out: BulkWriter
-    ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    day_mult: dict[str, list[float]] = field(default_factory=dict)  # site -> demand multiplier per day
-    catalog: dict[str, Any] = field(default_factory=dict)  # site -> seed_commerce.Catalog
-    advertised: dict[str, list[int]] = field(default_factory=dict)  # site -> variant ids with enabled ads
-
-    def next_id(self, model: type[Base]) -> int:
-        self.ids[model.__tablename__] += 1
-        return self.ids[model.__tablename__]
-
-    def money(self, site: SiteSpec, usd: float) -> float:
-        """A USD amount in the site's currency, rounded the way the currency is."""
-        return round(usd * site.fx, site.money_digits)
 
 
 def demand_multipliers(rng: random.Random, days: list[dt.date]) -> list[float]:
@@ -158,7 +91,6 @@ def _advance_sequences(conn: Connection) -> None:
 def seed_market(url: str, *, scale: str = "demo", seed: int = 7, today: dt.date | None = None,
                 force: bool = False) -> SeedSummary:
     """Migrate, then fill the market database with deterministic demo data; refuses a non-empty one unless force."""
-    from servers.market import seed_ads, seed_commerce
 
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
@@ -183,9 +115,9 @@ def seed_market(url: str, *, scale: str = "demo", seed: int = 7, today: dt.date 
                                "currency": site.currency, "timezone": site.timezone, "acos_target": site.acos_target})
                 ctx.day_mult[site.id] = demand_multipliers(rng, days)
             for site in SITES:
-                seed_commerce.seed_catalog(ctx, site)
-                seed_ads.seed_ads(ctx, site)
-                seed_commerce.seed_sales(ctx, site)
+                seed_catalog(ctx, site)
+                seed_ads(ctx, site)
+                seed_sales(ctx, site)
             out.flush()
             out.counts.update(rebuild_rollups(conn))
             if engine.dialect.name == "postgresql":

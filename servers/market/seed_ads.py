@@ -23,8 +23,8 @@ from servers.market.models import (
     ProductAd,
     SearchTermDailyMetric,
 )
-from servers.market.seed import SeedContext
 from servers.market.seed_commerce import Group
+from servers.market.seed_context import SeedContext
 from servers.market.seed_words import (
     AUTO_TARGETS,
     DISPLAY_TARGETS,

@@ -21,7 +21,7 @@ from servers.market.models import (
     Review,
     Variant,
 )
-from servers.market.seed import SeedContext
+from servers.market.seed_context import SeedContext
 from servers.market.seed_words import (
     ADJECTIVES,
     CARRIERS,

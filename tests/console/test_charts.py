@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from console import charts
+from console.dashboards import charts
 
 DAYS = pd.to_datetime([dt.date(2026, 11, d) for d in (18, 19, 20)])
 

@@ -53,7 +53,7 @@ def test_propose_then_approve(cli, gate_market_url, console_url) -> None:
     code, done, _ = cli("ops", "approve", str(op_id), "--as", "approver@demo.local", "--json")
     assert code == 0 and (done["status"], done["decided_by"]) == ("succeeded", "approver@demo.local")
     assert market_value(gate_market_url, "SELECT bid FROM keywords WHERE id = :k", k=kid) == [(new,)]
-    assert applied_writes(gate_market_url) == [(f"op-{op_id}", "update_bid")]
+    assert applied_writes(gate_market_url) == [(done["nonce"], "update_bid")] and len(done["nonce"]) == 32
 
     code, again, err = cli("ops", "approve", str(op_id), "--as", "approver2@demo.local", "--json")
     assert code == 2 and again["error"]["code"] == "CONFLICT"
@@ -113,3 +113,58 @@ def test_show_of_a_missing_operation(cli) -> None:
     code, out, err = cli("ops", "show", "999", "--json")
     assert code == 2 and out == {"error": {"code": "NOT_FOUND", "message": "operation #999 does not exist"}}
     assert err.strip() == "NOT_FOUND: operation #999 does not exist"
+
+
+@pytest.mark.slow
+def test_a_key_rotation_keeps_approvals_working_and_is_audited(cli, gate_market_url, console_url, runtime) -> None:
+    """`secrets rotate` by an admin: a running bridge and its servers sign and verify with the new key at once."""
+    from tests.support.console_db import keyring_path
+
+    kid, new, args = _bid_args(gate_market_url, 0.8)
+    code, data, _ = cli("ops", "propose", "--as", "seller@demo.local", "--site", "us", "--tool", "ads.update_bid",
+                        "--args", args, "--json")
+    assert code == 0
+    from mcp_bridge.types import Source
+
+    seller = runtime.users.caller("seller@demo.local", "cli")
+    assert runtime.bridge.call(seller, "ads__list_profiles", {"site": "us"}, source=Source("cli")).status == "ok"
+    code, _, err = cli("secrets", "rotate", "--as", "seller@demo.local")
+    assert (code, err.split(":")[0]) == (2, "PERMISSION_DENIED")
+    code, _, out = cli("secrets", "rotate", "--as", "admin@demo.local", "--grace-hours", "1")
+    assert code == 0 and out.startswith("new signing key k")
+    new_kid = out.split()[3]
+    code, _, listing = cli("secrets", "keys")
+    assert code == 0
+    lines = listing.splitlines()
+    assert lines[0].startswith("k0") and "verifies until" in lines[0]
+    assert lines[1].startswith(new_kid) and "signs" in lines[1] and "0 days old" in lines[1]
+    assert keyring_path(console_url).endswith("keyring.json")
+    # The bridge and its server were running before the rotation: it signs with the new key, the server accepts.
+    op = runtime.bridge.gate.approve(data["operation_id"], runtime.users.caller("approver@demo.local", "cli"))
+    assert op.status == "succeeded", op.error
+    rotated = runtime.bridge.audit.query(event="key_rotated")[0]
+    assert (rotated.actor, rotated.detail["kid"], rotated.detail["retiring"]) == ("admin@demo.local", new_kid, ["k0"])
+
+
+def test_show_says_where_it_came_from_its_evidence_and_an_edit_as_approved_as() -> None:
+    import datetime as dt
+
+    from console.cli.ops import show_text
+    from mcp_bridge.types import Operation
+
+    proposed = {"site": "us", "keyword_id": 7, "bid": 1.5}
+    op = Operation(id=12, batch_id=None, status="succeeded", site="us", server="ads", tool="update_bid",
+                   arguments={**proposed, "bid": 1.55}, preview={"target": "keyword #7 'yoga mat'", "summary": "bid: 1.69 → 1.55"},
+                   reason=None, proposer="seller@demo.local", source_kind="job", source_ref=None,
+                   created_at=dt.datetime(2026, 11, 21, 9), expires_at=dt.datetime(2026, 11, 22, 9),
+                   decided_by="approver@demo.local", original_arguments=proposed,
+                   edit_history=[{"by": "approver@demo.local", "before": proposed, "after": {**proposed, "bid": 1.55}}],
+                   evidence={"kind": "keyword", "metrics": {"spend": 41.2, "orders": 0}, "window": {"days": 30},
+                             "rule": "wasted_spend"})
+    assert show_text(op).splitlines()[:4] == [
+        "#12 [succeeded by approver@demo.local] us update_bid keyword #7 'yoga mat': bid: 1.69 → 1.55 "
+        "(proposed by seller@demo.local)",
+        "source: alert: wasted spend",
+        "evidence: spend $41.20 · 0 orders · 30 d",
+        "edited: bid: proposed 1.50 by seller@demo.local · approved as 1.55 by approver@demo.local",
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, update
 
-from mcp_bridge.pins import ToolPin
+from mcp_bridge.catalog.pins import ToolPin
 from tests.console.test_cli_ops import cli  # noqa: F401 - the fixture
 
 

@@ -12,16 +12,21 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from console.alerts import KINDS
-from console.daily_ops import JOB_USER, job_caller, run_daily_ops
-from console.report_runs import ReportRuns
-from console.reports import run_weekly_report
+from console.reports.alerts import KINDS
+from console.reports.daily_ops import JOB_USER, job_caller, run_daily_ops
+from console.reports.runs import ReportRuns
+from console.reports.weekly import run_weekly_report
 from console.runtime import Runtime
 from console.settings import PROJECT_ROOT, Settings
 from tests.support.console_db import SECRET, market_value, servers_document
 from tests.support.market import TODAY
 
 SERVERS = ("ads", "commerce", "analytics")
+EVIDENCE_KEYS = {"kind", "label", "window", "metrics", "rule", "rule_text", "currency"}
+SHARES = ("SELECT count(*) FROM product_ads t JOIN product_ads s ON s.variant_id = t.variant_id "
+          "JOIN campaigns c ON c.id = s.campaign_id AND c.targeting = 'auto' "
+          "JOIN search_term_daily_metrics m ON m.campaign_id = c.id AND lower(m.search_term) = :term "
+          "WHERE t.ad_group_id = :group")
 
 
 def ops_settings(console_url: str, market_url: str) -> Settings:
@@ -65,6 +70,18 @@ def test_daily_run_finds_every_category_and_files_a_batch_an_approver_can_approv
     assert {op.tool for op in pending} >= {"update_bid", "pause_keyword", "create_keyword", "create_negative",
                                            "update_campaign", "pause_product_ads", "update_inventory"}
     assert all(op.preview["before"] is not None and op.reason for op in pending)
+    # Each operation carries the evidence of its target, over the window of the rule that fired.
+    assert all(set(op.evidence) == EVIDENCE_KEYS and op.evidence["rule_text"] and op.evidence["window"]["days"] > 0
+               for op in pending)
+    assert {op.evidence["kind"] for op in pending} >= {"keyword", "search_term", "campaign", "sku", "product"}
+    # A harvested term goes into an ad group advertising a product of the auto campaign it came from.
+    harvested = [op for op in pending if op.tool in ("create_keyword", "create_product_target")]
+    assert harvested and all(market_value(market_url, SHARES, group=op.arguments["ad_group_id"],
+                                          term=op.arguments.get("text") or op.arguments["asin"].lower())[0][0] > 0
+                             for op in harvested)
+    # "Saves / day" in the row is the approval card's projection, negated.
+    wasted = [op for op in pending if op.evidence["rule"] == "wasted_spend" and op.tool != "create_negative"]
+    assert wasted and all(f"saves {-op.preview['impact']['daily_spend_delta']:.2f}/day" in op.reason for op in wasted)
     assert any(op.tool == "pause_product_ads" and "low-star reviews of" in op.reason for op in pending)
 
     approver = ops_runtime.users.caller("approver@demo.local", "ui")

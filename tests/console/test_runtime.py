@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from console.migrations import load_models, migrate_console
 from console.runtime import Runtime, bridge_config
-from console.settings import Settings
+from console.settings import DATA_DIR, Settings
 from mcp_bridge.store import make_engine
 
 
@@ -53,9 +53,44 @@ def test_bridge_config_comes_from_settings() -> None:
     assert config.bundled == frozenset({"ads", "commerce", "analytics"})
 
 
+@pytest.mark.parametrize(("overrides", "anchor"), [
+    ({"database_url": "sqlite:////srv/console/console.db"}, "/srv/console/audit-anchor.jsonl"),  # beside its DB
+    ({}, str(DATA_DIR / "audit-anchor.jsonl")),  # the default database, the default anchor
+    ({"database_url": "postgresql+psycopg://u@db/console"}, str(DATA_DIR / "audit-anchor.jsonl")),
+    ({"database_url": "sqlite:////srv/c.db", "audit_anchor": "/worm/anchors/"}, "/worm/anchors/"),  # as configured
+    ({"database_url": "sqlite:////srv/c.db", "audit_anchor": ""}, None),  # turned off
+    ({"database_url": "sqlite://"}, None),  # an in-memory chain has nothing to anchor
+])
+def test_the_audit_anchor_follows_the_database_unless_configured(monkeypatch: pytest.MonkeyPatch, overrides: dict,
+                                                                  anchor: str | None) -> None:
+    for name in ("CONSOLE_DATABASE_URL", "CONSOLE_AUDIT_ANCHOR", "CONSOLE_AUDIT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    config = bridge_config(Settings(audit_secret=SecretStr("a"), **overrides))
+    assert (config.audit_secret, config.audit_anchor) == ("a", anchor)
+
+
 def test_runtime_create_migrates_and_does_not_spawn_servers(console_url: str) -> None:
     with Runtime.create(Settings(database_url=console_url)) as rt:
-        assert rt.bridge._pool is None
+        assert {s.state for s in rt.bridge.pool.status()} == {"down"}  # the pool opens a server on its first call
         assert rt.users.seed_demo() == 6
         assert rt.bridge.audit.verify().ok
         assert rt.bridge.gate.list() == []
+
+
+def test_migration_0005_scales_the_new_amount_limits_of_a_saved_yen_site(tmp_path) -> None:
+    import sqlalchemy as sa
+
+    from console.migrations import migrate_console
+
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    migrate_console(url, "0004")
+    engine = sa.create_engine(url)
+    with engine.begin() as c:
+        for site in ("us", "jp"):
+            c.execute(sa.text("INSERT INTO site_policies VALUES (:s, 2, 50, 20, 100, 200, -30, 30, 24, 0)"), {"s": site})
+    migrate_console(url)
+    with engine.connect() as c:
+        rows = {r[0]: r[1:] for r in c.execute(sa.text(
+            "SELECT site, max_new_bid, max_new_daily_budget, import_price_max, max_discount_pct FROM site_policies"))}
+    engine.dispose()
+    assert rows == {"us": (5.0, 500.0, 10000.0, 50.0), "jp": (500.0, 50000.0, 1000000.0, 50.0)}

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from console.migrations import migrate_console
 from console.users import UserDirectory
+from mcp_bridge.audit.log import AuditLog
 from mcp_bridge.errors import NotFound, ValidationFailed
 from mcp_bridge.store import make_engine
 from mcp_bridge.types import Caller
@@ -16,7 +17,7 @@ from mcp_bridge.types import Caller
 def users(console_url: str) -> UserDirectory:
     migrate_console(console_url)
     engine: Engine = make_engine(console_url)
-    directory = UserDirectory(engine)
+    directory = UserDirectory(engine, AuditLog(engine, key="test-audit-key"))
     directory.seed_demo()
     yield directory
     engine.dispose()

@@ -9,10 +9,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
-from mcp_bridge.audit import AuditLog
-from mcp_bridge.conversations import Conversations
+from console.settings import DEV_AUDIT_SECRET
+from mcp_bridge.agent.conversations import Conversations
+from mcp_bridge.audit.log import AuditLog
 from mcp_bridge.store import make_engine
-from tests.e2e.conftest import demo_sign_in, nav_titles, open_nav, screenshot, sidebar, wait_idle
+from pages.components import QUEUE_COLUMN_PX
+from tests.e2e.conftest import SCREENSHOTS, demo_sign_in, nav_titles, open_nav, screenshot, sidebar, wait_idle
 from tests.support.app_server import free_port
 from tests.support.oidc_provider import OIDCProvider, OIDCUser
 
@@ -74,11 +76,27 @@ def test_real_oidc_sign_in_first_user_waits_admin_email_becomes_admin(oidc, new_
     boss.get_by_role("button", name="Sign in").wait_for()
     assert sidebar(boss).get_by_text("boss@example.com").count() == 0
 
-    audit = AuditLog(make_engine(app.console_url))
+    audit = AuditLog(make_engine(app.console_url), key=DEV_AUDIT_SECRET)
     logins = {(r.actor, r.outcome, r.detail["mode"]) for r in audit.query(event="login")}
     assert {("newcomer@example.com", "no_access", "oidc"), ("boss@example.com", "ok", "oidc")} <= logins
     assert [r.actor for r in audit.query(event="logout")] == ["boss@example.com"]
     assert audit.verify().ok
+
+
+def test_an_unverified_email_cannot_sign_in_as_the_admin(oidc, new_page) -> None:
+    """A provider account that claims admin@demo.local without verifying it gets a refusal, not the admin's roles."""
+    provider, app = oidc
+    provider.user = OIDCUser("admin@demo.local", "Mallory", email_verified=False)
+    page = new_page()
+    page.goto(app.url)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Sign-in refused").wait_for()
+    assert page.get_by_text("has not confirmed that admin@demo.local is your address").count() == 1
+    assert nav_titles(page) == [] and sidebar(page).get_by_text("admin@demo.local").count() == 0
+    screenshot(page, "signin-refused-unverified")
+    audit = AuditLog(make_engine(app.console_url), key=DEV_AUDIT_SECRET)
+    (row,) = audit.query(actor="admin@demo.local", event="login")
+    assert (row.outcome, row.detail["reason"], row.detail["email_verified"]) == ("refused", "email_not_verified", False)
 
 
 def test_chat_proposals_approved_and_rejected_show_in_chat_and_audit(console_app, messages_stub, new_page) -> None:
@@ -114,24 +132,27 @@ def test_chat_proposals_approved_and_rejected_show_in_chat_and_audit(console_app
     demo_sign_in(approver, app.url, "approver@demo.local")
     sidebar(approver).get_by_text("Waiting for approval: 3").wait_for()
     open_nav(approver, "Approvals")
-    approver.get_by_text("3 operations · proposed by seller@demo.local").wait_for()
+    approver.get_by_text("1–3 of 3 waiting").wait_for()
     screenshot(approver, "approvals-batch")
 
-    def card(op_id: int):
-        return approver.locator("[data-testid='stVerticalBlock']").filter(
-            has_text=re.compile(rf"#{op_id} · update_bid · US")).filter(
-            has=approver.get_by_role("button", name="Approve", exact=True)).last
-
-    for op_id in op_ids[:2]:
-        card(op_id).get_by_role("button", name="Approve", exact=True).click()
-        approver.get_by_text(f"Approved #{op_id}.").wait_for()
-        wait_idle(approver)
-    rejected = card(op_ids[2])
+    # Newest first: the third proposal is the first row. Tick the other two and approve them together…
+    tick_row(approver, 1)
+    tick_row(approver, 2)
+    approver.get_by_role("button", name="Approve selected (2)").click()
+    approver.get_by_text(f"Approved 2 of 2: #{op_ids[1]}, #{op_ids[0]}.").wait_for()
+    wait_idle(approver)
+    # …and reject the third on its card, with a reason the seller reads.
+    tick_row(approver, 0)
+    rejected = approver.locator("[data-testid='stVerticalBlock']").filter(
+        has_text=re.compile(rf"#{op_ids[2]} · update_bid · US")).filter(
+        has=approver.get_by_role("button", name="Approve", exact=True)).last
     rejected.locator("summary").filter(has_text="Reject").click()
     rejected.get_by_label("Reason (the proposer sees it)").fill("keep this one, it converts well")
     rejected.get_by_role("button", name="Reject", exact=True).click()
-    approver.get_by_text(f"Rejected #{op_ids[2]}.").wait_for()
-    approver.get_by_text("Nothing is waiting for approval on these sites.").wait_for()
+    # The flash lasts one rerun (the sidebar's live count may rerun the page first): wait for the queue to empty.
+    approver.get_by_text("Nothing is waiting for approval on these sites.").wait_for(timeout=60_000)
+    assert market_rows(app.console_url, f"SELECT status, decision_reason FROM operations WHERE id = {op_ids[2]}") == [
+        ("rejected", "keep this one, it converts well")]
 
     # The seller's open chat re-reads its cards from the gate every few seconds.
     expect(seller.get_by_text("Executed", exact=True)).to_have_count(2, timeout=30_000)
@@ -141,6 +162,12 @@ def test_chat_proposals_approved_and_rejected_show_in_chat_and_audit(console_app
     expect(seller.get_by_text(re.compile("Rejected by approver@demo.local .*keep this one, it converts well"))
            ).to_have_count(1)
     screenshot(seller, "chat-decided")
+    open_nav(seller, "My requests")  # the same outcomes, in one list of the seller's own requests
+    seller.locator("[data-testid='stDataFrame']").first.wait_for()
+    wait_idle(seller)
+    outcomes = seller.locator("[data-testid='stDataFrame'] [role=gridcell]").all_inner_texts()
+    assert "rejected: “keep this one, it converts well”" in outcomes, outcomes
+    screenshot(seller, "my-requests")
 
     bids = dict(market_rows(app.market_url, "SELECT id, bid FROM keywords WHERE id IN (:a, :b, :c)",
                             a=keywords[0][0], b=keywords[1][0], c=keywords[2][0]))
@@ -151,7 +178,7 @@ def test_chat_proposals_approved_and_rejected_show_in_chat_and_audit(console_app
     approver.get_by_role("button", name="Verify chain").click()
     approver.get_by_text(re.compile(r"The chain is intact: \d+ rows checked")).wait_for()
     screenshot(approver, "audit-after-approvals")
-    audit = AuditLog(make_engine(app.console_url))
+    audit = AuditLog(make_engine(app.console_url), key=DEV_AUDIT_SECRET)
     events = [(r.event, r.actor, r.outcome) for r in reversed(audit.query(limit=1000))]
     steps = [e for e in events if e[0] in ("proposed", "approved", "executed", "rejected")]
     assert sorted(steps) == sorted([("proposed", "seller@demo.local", "pending")] * 3
@@ -207,13 +234,13 @@ def test_seller_cannot_open_approvals_or_admin_and_sees_no_other_site(oidc, new_
     page = new_page()
     oidc_sign_in(page, app.url, "seller@demo.local")
     sidebar(page).get_by_role("link", name="Chat").wait_for()
-    assert nav_titles(page) == ["Home", "Chat", "Ads", "Inventory", "Sales", "Reports"]
+    assert nav_titles(page) == ["Home", "Chat", "My requests", "Ads", "Inventory", "Sales", "Reports"]
     for path, title in (("approvals", "Approvals"), ("admin", "Admin"), ("audit", "Audit log")):
         page.goto(f"{app.url}/{path}")
         sidebar(page).get_by_text("seller@demo.local").wait_for()
         wait_idle(page)
         assert page.get_by_role("heading", name=title, exact=True).count() == 0, path
-        assert nav_titles(page) == ["Home", "Chat", "Ads", "Inventory", "Sales", "Reports"]
+        assert nav_titles(page) == ["Home", "Chat", "My requests", "Ads", "Inventory", "Sales", "Reports"]
         dialog = page.get_by_role("dialog")
         if dialog.count():  # Streamlit says the page does not exist (for this user it does not)
             screenshot(page, f"seller-{path}-refused")
@@ -247,12 +274,12 @@ def test_screenshots_of_every_page(console_app, new_page) -> None:
         open_nav(page, title)
         screenshot(page, title.lower())
     open_nav(page, "Admin")
-    for tab in ("MCP servers", "Tool catalog", "Safety limits"):
+    for tab in ("MCP servers", "Tool catalog", "Safety limits", "Keys"):
         page.get_by_role("tab", name=tab).click()
         wait_idle(page)
         screenshot(page, "admin-" + tab.lower().replace(" ", "-"))
     # The dashboards' reads, two rows each: the request (before the answer) and its result (within 50 ms).
-    audit = AuditLog(make_engine(app.console_url))
+    audit = AuditLog(make_engine(app.console_url), key=DEV_AUDIT_SECRET)
     requests = audit.query(event="tool_call", outcome="requested", limit=1000)
     assert requests and {r.actor for r in requests} == {"admin@demo.local"}
     deadline = time.monotonic() + 10
@@ -260,7 +287,170 @@ def test_screenshots_of_every_page(console_app, new_page) -> None:
         time.sleep(0.1)
     assert {r.detail["call"] for r in audit.query(event="tool_result", limit=1000)} >= {r.id for r in requests}
     open_nav(page, "Audit")
+    page.get_by_role("button", name="Verify chain").click()
+    page.get_by_text("rows checked").first.wait_for()
+    screenshot(page, "audit-verified")
     page.get_by_label("Tool").fill("analytics__get_ads_dashboard")
     page.keyboard.press("Enter")
     wait_idle(page)
     screenshot(page, "audit-reads")
+
+
+def waiting_operations(console_url: str, count: int) -> list[int]:
+    """`count` pending operations as the gate files them (rows + their `proposed` audit rows), with evidence: a
+    realistic mix of sites, tools, proposers, sources and batches, for the queue to be looked at."""
+    import datetime as dt
+    import uuid
+
+    from mcp_bridge.store import OperationRow, Store, utcnow
+
+    now, engine = utcnow(), make_engine(console_url)
+    audit = AuditLog(engine, key=DEV_AUDIT_SECRET)
+    daily, harvest = f"job-{uuid.uuid4().hex[:16]}", f"job-{uuid.uuid4().hex[:16]}"
+    window = {"start": "2026-10-22", "end": "2026-11-20", "days": 30}
+    words = ["yoga mat", "yoga mat thick", "non slip yoga mat", "cork yoga block", "yoga strap cotton", "travel yoga mat",
+             "extra long yoga mat for tall people", "pilates mat", "yoga mat bag", "kids yoga mat"]
+
+    def keyword_evidence(i: int, currency: str, rule: str | None, request: str | None) -> dict:
+        spend, orders = 18.4 + 3.7 * i, i % 4
+        sales = orders * 24.99
+        return {"kind": "keyword", "label": f"'{words[i % 10]}' (exact)", "window": window, "currency": currency,
+                "metrics": {"impressions": 900 + 173 * i, "clicks": 40 + 7 * i, "spend": round(spend, 2), "orders": orders,
+                            "sales": round(sales, 2), "acos": round(spend / sales, 4) if sales else None,
+                            "cpc": round(spend / (40 + 7 * i), 2), "ctr": 0.031, "cvr": round(orders / (40 + 7 * i), 4)},
+                "rule": rule, "rule_text": {"wasted_spend": "spend over $20 and no orders in 30 days",
+                                            "acos_over_target": "ACOS over the 30% target"}.get(rule or ""),
+                "request": request}
+
+    def row(i: int) -> dict:
+        site, currency = [("us", "USD"), ("us", "USD"), ("de", "EUR"), ("jp", "JPY")][i % 4]
+        scale = 100 if currency == "JPY" else 1
+        kid, text = 1000 + i, words[i % 10]
+        kind = i % 6
+        if kind == 0:  # a seller's chat request
+            bid = round((1.4 + i / 50) * scale, 2)
+            return dict(tool="update_bid", site=site, proposer="seller-jp@demo.local" if site == "jp" else "seller@demo.local",
+                        source_kind="chat", batch_id=f"chat-{uuid.uuid4().hex[:16]}",
+                        arguments={"site": site, "keyword_id": kid, "bid": round(bid * 0.8, 2)},
+                        preview={"target": f"keyword #{kid} '{text}' (exact)",
+                                 "changes": [{"field": "bid", "before": bid, "after": round(bid * 0.8, 2)}],
+                                 "impact": {"daily_spend_delta": round(-0.21 * bid, 2)}},
+                        evidence=keyword_evidence(i, currency, None, f"lower the bid of {text} by 20%"))
+        if kind in (1, 2):  # the daily run's wasted-spend clean-up
+            return dict(tool="pause_keyword", site=site, proposer="daily-ops@system", source_kind="job", batch_id=daily,
+                        arguments={"site": site, "keyword_id": kid},
+                        preview={"target": f"keyword #{kid} '{text}' (broad)",
+                                 "changes": [{"field": "state", "before": "enabled", "after": "paused"}],
+                                 "impact": {"daily_spend_delta": round(-(0.6 + i / 20) * scale, 2)}},
+                        evidence=keyword_evidence(i, currency, "wasted_spend", None))
+        if kind == 3:  # budget exhausted early
+            budget = 50.0 * scale
+            return dict(tool="update_campaign", site=site, proposer="daily-ops@system", source_kind="job", batch_id=daily,
+                        arguments={"site": site, "campaign_id": 20 + i, "daily_budget": budget * 1.25},
+                        preview={"target": f"campaign #{20 + i} 'Yoga mats SP - exact'",
+                                 "changes": [{"field": "daily_budget", "before": budget, "after": budget * 1.25}],
+                                 "impact": {"daily_spend_delta": budget * 0.25}},
+                        evidence={"kind": "campaign", "label": "Yoga mats SP - exact", "window": {"days": 7},
+                                  "currency": currency, "rule": "budget_exhausted",
+                                  "rule_text": "budget ran out before 16:00 on 5 of 7 days",
+                                  "metrics": {"daily_budget": budget, "utilisation": 1.0, "exhausted_hour": 13 + i % 3,
+                                              "spend": budget * 7, "sales": budget * 21, "acos": 0.333}})
+        if kind == 4:  # harvested search terms
+            return dict(tool="create_keyword", site=site, proposer="daily-ops@system", source_kind="job", batch_id=harvest,
+                        arguments={"site": site, "ad_group_id": 300 + i % 3, "text": f"{text} {i}", "match_type": "exact",
+                                   "bid": round(0.98 * scale, 2)},
+                        preview={"target": f"new keyword '{text} {i}' (exact) in ad group #{300 + i % 3}",
+                                 "changes": [{"field": "bid", "before": None, "after": round(0.98 * scale, 2)}]},
+                        evidence={"kind": "search_term", "label": f"'{text} {i}'", "window": window, "currency": currency,
+                                  "rule": "harvest", "rule_text": "CVR over 10% with 3+ orders, not yet a keyword",
+                                  "metrics": {"impressions": 2400, "clicks": 31, "spend": 25.4 * scale / scale,
+                                              "orders": 4, "sales": 99.96, "acos": 0.254, "cvr": 0.129}})
+        return dict(tool="update_inventory", site=site, proposer="daily-ops@system", source_kind="job", batch_id=daily,
+                    arguments={"site": site, "variant_id": 40 + i, "add_inbound": 120, "reason": "reorder: 9 days of supply"},
+                    preview={"target": f"inventory of variant #{40 + i} YM-BLUE-{i}MM",
+                             "changes": [{"field": "inbound", "before": 0, "after": 120}]},
+                    evidence={"kind": "sku", "label": f"YM-BLUE-{i}MM", "window": {"days": 14}, "currency": currency,
+                              "rule": "stock_out_risk", "rule_text": "under 14 days of supply with a 21-day lead time",
+                              "metrics": {"on_hand": 40, "reserved": 3, "inbound": 0, "velocity_per_day": 4.4,
+                                          "days_of_supply": 9.1, "lead_time_days": 21}})
+
+    ids = []
+    with Store(engine).write() as session:
+        audit.lock(session)
+        for i in range(count):
+            values = row(i)
+            op = OperationRow(status="proposed", server="commerce" if values["tool"] == "update_inventory" else "ads",
+                              reason=None, source_ref=None, created_at=now - dt.timedelta(minutes=3 * i + 1),
+                              expires_at=now + dt.timedelta(hours=24), edit_history=[], version=1, **values)
+            session.add(op)
+            session.flush()
+            audit.append("proposed", actor=op.proposer, channel="job" if op.source_kind == "job" else "chat", site=op.site,
+                         tool=f"{op.server}__{op.tool}", arguments=op.arguments, outcome="pending",
+                         detail={"operation_id": op.id, "batch_id": op.batch_id}, session=session)
+            ids.append(op.id)
+    audit.close()
+    engine.dispose()
+    return ids
+
+
+def test_approvals_queue_first_screen_with_60_waiting(console_app, new_page) -> None:
+    """At 1440 px, the first screen of a 60-operation queue shows 15+ rows, each with its evidence, nothing cut off."""
+    app = console_app()
+    waiting_operations(app.console_url, 60)
+    page = new_page()
+    demo_sign_in(page, app.url, "approver@demo.local")
+    sidebar(page).get_by_text("Waiting for approval: 60").wait_for()
+    open_nav(page, "Approvals")
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for()
+    wait_idle(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "approvals-queue-first-screen.png"))  # the viewport: 1440 × 1000
+    fold = page.viewport_size["height"]
+    shown = page.evaluate("""() => {
+        const grid = document.querySelector("[data-testid='stDataFrame']");
+        const rows = [...grid.querySelectorAll("[role=row]")].slice(1);  // the first is the header
+        const scroller = grid.querySelector(".dvn-scroller");
+        const canvas = grid.querySelector("canvas");
+        const box = (canvas || grid).getBoundingClientRect();
+        return {header: [...grid.querySelectorAll("[role=columnheader]")].map(c => c.innerText.trim()),
+                cells: rows.map(r => [...r.querySelectorAll("[role=gridcell]")].map(c => c.innerText.trim())),
+                top: box.top, height: box.height, rows: rows.length,
+                font: "14px " + getComputedStyle(document.body).fontFamily,  // the grid draws in the body's font
+                overflowX: scroller ? scroller.scrollWidth - scroller.clientWidth : null};
+    }""")
+    header = shown["header"][-len(QUEUE_COLUMN_PX):]
+    assert header == list(QUEUE_COLUMN_PX), shown["header"]
+    row_px = shown["height"] / (shown["rows"] + 1)
+    on_first_screen = int((fold - shown["top"]) // row_px) - 1  # rows wholly above the fold, less the header
+    first = [dict(zip(header, cells[-len(header):], strict=True)) for cells in shown["cells"][:on_first_screen]]
+    assert len(first) >= 15, (on_first_screen, shown["rows"])
+    assert all(re.search(r"\d", row["Evidence"]) and "no evidence" not in row["Evidence"] for row in first), first
+    assert shown["overflowX"] is not None and shown["overflowX"] <= 0, shown["overflowX"]  # every column on screen
+    # Nothing cut off: each cell's text, drawn in the grid's font, fits its column (8 px padding on each side); a
+    # long target already ends in "…" in its row (it reads whole on the card), never clipped by the grid.
+    widths = page.evaluate("""([rows, font]) => {
+        const context = document.createElement("canvas").getContext("2d");
+        context.font = font;
+        return rows.map(row => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, context.measureText(v).width])));
+    }""", [first, shown["font"]])
+    too_wide = [(row[name], round(width[name])) for row, width in zip(first, widths, strict=True)
+                for name in header if width[name] + 16 > QUEUE_COLUMN_PX[name]]
+    assert too_wide == [], (shown["font"], too_wide)
+    screenshot(page, "approvals-queue-60")
+    top = first[0]
+    tick_row(page, 0)  # the newest: its card, with the evidence and the edit form, opens under the table
+    card = page.locator("[data-testid='stVerticalBlock']").filter(has=page.get_by_text("Edit & approve")).last
+    card.get_by_text("Evidence", exact=False).first.wait_for()
+    assert top["Target"].rstrip("…") in card.inner_text()
+    card.locator("summary").filter(has_text="Edit & approve").click()
+    card.get_by_label(re.compile(r"^bid \(USD\)")).wait_for()  # one typed input per value; the target is fixed
+    assert card.get_by_text("Applies to keyword_id", exact=False).count() == 1
+    screenshot(page, "approvals-queue-card")
+
+
+def tick_row(page, position: int) -> None:
+    """Tick a row of the queue's table (its selection checkbox, drawn on the grid's canvas)."""
+    box = page.locator("[data-testid='stDataFrame'] canvas").first.bounding_box()
+    page.mouse.click(box["x"] + 17, box["y"] + 35 * (position + 1) + 17)
+    wait_idle(page)

@@ -8,11 +8,11 @@ import json
 import pytest
 
 from console.settings import DEFAULT_PRICES
-from mcp_bridge.agent import Agent, AgentConfig
-from mcp_bridge.conversations import Conversations
+from mcp_bridge.agent.conversations import Conversations
+from mcp_bridge.agent.events import OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone, Usage
+from mcp_bridge.agent.loop import Agent, AgentConfig
+from mcp_bridge.agent.prompt import TRIMMED, fit_history
 from mcp_bridge.errors import NotFound
-from mcp_bridge.events import OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone, Usage
-from mcp_bridge.prompt import TRIMMED, fit_history
 from mcp_bridge.store import Base, make_engine
 from mcp_bridge.types import Caller, ToolOutcome
 from tests.support.chat import FakeBridge, tool_def

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from console.settings import DEFAULT_PRICES
-from mcp_bridge.agent import Agent, AgentConfig
-from mcp_bridge.conversations import Conversations
+from mcp_bridge.agent.conversations import Conversations
+from mcp_bridge.agent.loop import Agent, AgentConfig
 from tests.support.chat import run_turn
 
 TODAY = dt.date(2026, 11, 20)

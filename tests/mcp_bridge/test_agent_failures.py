@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from mcp_bridge.agent import Agent, AgentConfig
-from mcp_bridge.claude import is_spend_limit
-from mcp_bridge.conversations import Conversations
+from mcp_bridge.agent.claude import is_spend_limit
+from mcp_bridge.agent.conversations import Conversations
+from mcp_bridge.agent.events import AgentError, TextDelta, ToolFinished, TurnDone, Usage
+from mcp_bridge.agent.loop import Agent, AgentConfig
 from mcp_bridge.errors import UpstreamError
-from mcp_bridge.events import AgentError, TextDelta, ToolFinished, TurnDone, Usage
 from mcp_bridge.store import Base, make_engine
 from mcp_bridge.types import Caller, ToolOutcome
 from tests.support.chat import FakeBridge, tool_def

@@ -10,10 +10,10 @@ import datetime as dt
 
 import pytest
 
-from mcp_bridge.agent import Agent, AgentConfig
-from mcp_bridge.conversations import Conversations
+from mcp_bridge.agent.conversations import Conversations
+from mcp_bridge.agent.loop import Agent, AgentConfig
+from mcp_bridge.agent.prompt import frame
 from mcp_bridge.errors import PermissionDenied
-from mcp_bridge.prompt import frame
 from tests.support.chat import market_rows, run_turn
 from tests.support.messages_stub import ToolCall
 

@@ -1,4 +1,7 @@
-"""The audit log: hash chain, tamper detection (edit, delete, insert, reorder), redaction, queries, export."""
+"""The audit log: keyed chain, tamper detection (edit, delete, insert, reorder), redaction, queries, export.
+
+Attacks that need the anchor (cut tail, wipe, re-hashed suffix, forged rows and checkpoints): test_audit_tamper.py.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,15 @@ import pytest
 from sqlalchemy import Engine, text
 
 from console.migrations import migrate_console
-from mcp_bridge.audit import AuditLog, bench_append
-from mcp_bridge.audit_rows import REDACTED, redact
+from mcp_bridge.audit.log import BENCH_KEY, AuditLog, VerifyResult, bench_append
+from mcp_bridge.audit.rows import REDACTED, redact
 from mcp_bridge.store import make_engine
+
+KEY = "test-audit-key"
+
+
+def assert_whole(result: VerifyResult, rows: int) -> None:
+    assert (result.ok, result.checked, result.problems, result.last_id) == (True, rows, (), rows or None)
 
 
 @pytest.fixture
@@ -26,7 +35,7 @@ def engine(console_url: str) -> Engine:
 
 @pytest.fixture
 def audit(engine: Engine) -> AuditLog:
-    log = AuditLog(engine)
+    log = AuditLog(engine, key=KEY)
     for i in range(1, 7):
         log.append("tool_call", actor=f"user{i % 2}@demo.local", channel="chat", site="us" if i % 3 else "de",
                    tool="ads__list_keywords", arguments={"site": "us", "query": f"yoga {i}"}, outcome="ok",
@@ -35,11 +44,13 @@ def audit(engine: Engine) -> AuditLog:
 
 
 def test_a_fresh_chain_verifies(audit: AuditLog) -> None:
-    assert audit.verify() == audit.verify().__class__(ok=True, checked=6)
+    assert_whole(audit.verify(), 6)
+    assert audit.verify().summary() == "6 rows checked; no anchor configured (CONSOLE_AUDIT_ANCHOR), so a cut tail " \
+                                       "or a wipe goes unnoticed"
 
 
 def test_an_empty_chain_verifies(engine: Engine) -> None:
-    assert AuditLog(engine).verify().ok
+    assert AuditLog(engine, key=KEY).verify().ok
 
 
 def _sql(engine: Engine, statement: str, **params: object) -> None:
@@ -48,9 +59,10 @@ def _sql(engine: Engine, statement: str, **params: object) -> None:
 
 
 TAMPERING = {
-    "edit arguments": ("UPDATE audit_log SET arguments = '{\"site\": \"us\", \"query\": \"forged\"}' WHERE id = :row", "altered"),
-    "edit actor": ("UPDATE audit_log SET actor = 'mallory@demo.local' WHERE id = :row", "altered"),
-    "edit outcome and rehash nothing": ("UPDATE audit_log SET outcome = 'error' WHERE id = :row", "altered"),
+    "edit arguments": ("UPDATE audit_log SET arguments = '{\"site\": \"us\", \"query\": \"forged\"}' WHERE id = :row", "fails its MAC"),
+    "edit actor": ("UPDATE audit_log SET actor = 'mallory@demo.local' WHERE id = :row", "fails its MAC"),
+    "edit outcome and rehash nothing": ("UPDATE audit_log SET outcome = 'error' WHERE id = :row", "fails its MAC"),
+    "edit the key id": ("UPDATE audit_log SET key_id = 'deadbeef' WHERE id = :row", "not the configured key"),
     "delete": ("DELETE FROM audit_log WHERE id = :row", "missing"),
 }
 
@@ -88,8 +100,8 @@ def test_inserting_a_row_is_caught(engine: Engine, audit: AuditLog, row: int) ->
     assert not result.ok and result.first_bad_id == row
 
 
-def test_a_recomputed_forgery_still_breaks_the_next_link(engine: Engine, audit: AuditLog) -> None:
-    from mcp_bridge.audit_rows import row_hash
+def test_a_row_rehashed_without_the_key_fails_its_mac_and_breaks_the_next_link(engine: Engine, audit: AuditLog) -> None:
+    from mcp_bridge.audit.rows import row_hash
     from mcp_bridge.store import AuditRow, Store
 
     with Store(engine).write() as s:
@@ -97,7 +109,8 @@ def test_a_recomputed_forgery_still_breaks_the_next_link(engine: Engine, audit: 
         row.actor = "mallory@demo.local"
         row.row_hash = row_hash(row)
     result = audit.verify()
-    assert (result.ok, result.first_bad_id) == (False, 3)
+    assert (result.ok, result.first_bad_id, result.kinds) == (False, 2, ["bad_mac", "unlinked"])
+    assert result.problems[1].first_id == 3
 
 
 def test_deleting_the_last_row_is_caught_by_the_head(engine: Engine, audit: AuditLog) -> None:
@@ -107,7 +120,7 @@ def test_deleting_the_last_row_is_caught_by_the_head(engine: Engine, audit: Audi
 
 
 def test_secrets_are_never_written(engine: Engine) -> None:
-    log = AuditLog(engine)
+    log = AuditLog(engine, key=KEY)
     log.append("executed", actor="a@demo.local", channel="ui",
                arguments={"site": "us", "approval_token": "abc.def", "pii_grant": "g", "nested": {"api_key": "k"}},
                detail={"Authorization": "Bearer x", "password": "p", "ok": 1, "items": [{"client_secret": "s"}]})
@@ -125,7 +138,7 @@ def test_redact_keeps_ordinary_values() -> None:
 
 
 def test_concurrent_writers_do_not_fork_the_chain(engine: Engine) -> None:
-    log = AuditLog(engine)
+    log = AuditLog(engine, key=KEY)
     barrier = threading.Barrier(8)
 
     def write(n: int) -> None:
@@ -138,17 +151,17 @@ def test_concurrent_writers_do_not_fork_the_chain(engine: Engine) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert log.verify() == log.verify().__class__(ok=True, checked=200)
+    assert_whole(log.verify(), 200)
 
 
 def test_an_append_inside_a_failed_action_leaves_nothing(engine: Engine) -> None:
-    log = AuditLog(engine)
+    log = AuditLog(engine, key=KEY)
     with pytest.raises(RuntimeError), log.store.write() as s:
         log.append("proposed", actor="x", channel="cli", session=s)
         raise RuntimeError("the action failed")
-    assert log.verify().checked == 0
+    assert_whole(log.verify(), 0)
     log.append("proposed", actor="x", channel="cli")
-    assert log.verify() == log.verify().__class__(ok=True, checked=1)
+    assert_whole(log.verify(), 1)
 
 
 def test_query_filters(audit: AuditLog) -> None:
@@ -165,6 +178,7 @@ def test_export_jsonl_and_csv(audit: AuditLog) -> None:
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["id"] for r in records] == [1, 2, 3, 4, 5, 6]
     assert records[1]["prev_hash"] == records[0]["row_hash"]
+    assert {r["key_id"] for r in records} == {audit.key.id}
     out = io.StringIO()
     audit.export("csv", out, actor="user0@demo.local")
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
@@ -177,7 +191,7 @@ def test_export_jsonl_and_csv(audit: AuditLog) -> None:
 def test_bench_append_reports_a_rate_and_keeps_the_chain(engine: Engine) -> None:
     rate = bench_append(engine, writers=4, per_writer=20)
     assert rate > 0
-    assert AuditLog(engine).verify() == AuditLog(engine).verify().__class__(ok=True, checked=80)
+    assert_whole(AuditLog(engine, key=BENCH_KEY).verify(), 80)
 
 
 # -- the lean append path (own transaction on the engine's driver connection), on both databases -----------------
@@ -192,14 +206,14 @@ def any_engine(request: pytest.FixtureRequest, console_url: str) -> Engine:
 
 
 def test_own_and_session_appends_share_one_chain(any_engine: Engine) -> None:
-    log = AuditLog(any_engine)
+    log = AuditLog(any_engine, key=KEY)
     log.append("tool_call", actor="a", channel="chat", site="us", arguments={"site": "us", "pii_grant": "g"},
                outcome="ok", duration_ms=2.71828, result_size=10, detail={"source": "chat", "n": [1, 2]})
     with log.store.write() as s:
         log.append("proposed", actor="a", channel="chat", site="us", session=s)
     row = log.append("tool_call", actor="b", channel="cli", outcome="NOT_FOUND", detail={"error": "NOT_FOUND: x"})
     assert row.id == 3 and len(row.row_hash) == 64
-    assert AuditLog(any_engine).verify() == log.verify().__class__(ok=True, checked=3)
+    assert_whole(AuditLog(any_engine, key=KEY).verify(), 3)
     first = log.query(event="tool_call", actor="a")[0]
     assert first.arguments == {"site": "us", "pii_grant": REDACTED} and first.duration_ms == 2.718
     assert first.detail == {"source": "chat", "n": [1, 2]}
@@ -210,7 +224,7 @@ def test_threads_on_one_engine_and_another_engine_do_not_fork_the_chain(any_engi
     other = make_engine(any_engine.url.render_as_string(hide_password=False))
     try:
         rate = bench_append(any_engine, writers=4, per_writer=15)
-        logs = [AuditLog(any_engine), AuditLog(other)]
+        logs = [AuditLog(any_engine, key=BENCH_KEY), AuditLog(other, key=BENCH_KEY)]
         threads = [threading.Thread(target=lambda log=log: [log.append("x", actor="t", channel="job") for _ in range(20)])
                    for log in logs for _ in range(2)]
         for t in threads:
@@ -218,13 +232,13 @@ def test_threads_on_one_engine_and_another_engine_do_not_fork_the_chain(any_engi
         for t in threads:
             t.join()
         assert rate > 0
-        assert logs[1].verify() == logs[1].verify().__class__(ok=True, checked=60 + 80)
+        assert_whole(logs[1].verify(), 60 + 80)
     finally:
         other.dispose()
 
 
 def test_a_failed_append_leaves_nothing_and_the_next_one_works(any_engine: Engine) -> None:
-    log = AuditLog(any_engine)
+    log = AuditLog(any_engine, key=KEY)
     log.append("a", actor="x", channel="cli")
     with any_engine.begin() as conn:  # a row squatting on the next id makes the insert fail
         conn.execute(text("INSERT INTO audit_log (id, at, event, actor, channel, prev_hash, row_hash) "
@@ -234,7 +248,7 @@ def test_a_failed_append_leaves_nothing_and_the_next_one_works(any_engine: Engin
     with any_engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log WHERE id = 2"))
     log.append("b", actor="x", channel="cli")
-    assert log.verify() == log.verify().__class__(ok=True, checked=2)
+    assert_whole(log.verify(), 2)
 
 
 @pytest.mark.postgres
@@ -242,21 +256,21 @@ def test_a_connection_lost_between_appends_is_replaced_without_losing_a_row(post
     migrate_console(postgres_url)
     eng = make_engine(postgres_url)
     try:
-        log = AuditLog(eng)
+        log = AuditLog(eng, key=KEY)
         log.append("a", actor="x", channel="cli")
         with eng.begin() as conn:  # the server drops every other session, as a restart or a failover would
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                               "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         log.append("b", actor="x", channel="cli")  # the dead connection is noticed before anything was written
         log.append("c", actor="x", channel="cli")
-        assert log.verify() == log.verify().__class__(ok=True, checked=3)
+        assert_whole(log.verify(), 3)
         assert [r.event for r in log.query()] == ["c", "b", "a"]
     finally:
         eng.dispose()
 
 
 def test_dispose_hands_the_append_connection_back(engine: Engine) -> None:
-    log = AuditLog(engine)
+    log = AuditLog(engine, key=KEY)
     log.append("a", actor="x", channel="cli")
     assert engine.pool.checkedout() == 1  # the append connection stays out between appends
     engine.dispose()
@@ -266,7 +280,7 @@ def test_dispose_hands_the_append_connection_back(engine: Engine) -> None:
 
 
 def test_non_ascii_arguments_are_stored_as_text_and_found_by_search(any_engine: Engine) -> None:
-    log = AuditLog(any_engine)
+    log = AuditLog(any_engine, key=KEY)
     log.append("tool_call", actor="seller-jp@demo.local", channel="chat", site="jp", tool="ads__add_keywords",
                arguments={"site": "jp", "keywords": [{"text": "ヨガマット", "bid": 90}]}, outcome="ok")
     with any_engine.connect() as conn:
@@ -278,13 +292,13 @@ def test_non_ascii_arguments_are_stored_as_text_and_found_by_search(any_engine: 
 def test_odd_keys_and_values_still_verify(any_engine: Engine) -> None:
     import datetime as dt
 
-    log = AuditLog(any_engine)
+    log = AuditLog(any_engine, key=KEY)
     log.append("x", actor="a", channel="job", arguments={"ids": (1, 2), 10: "ten", 9: "nine"},
                detail={"when": dt.date(2026, 11, 20), "ratio": 0.1 + 0.2, "nested": {"b": None, "a": [True]}})
     row = log.query()[0]
     assert row.arguments == {"ids": [1, 2], "10": "ten", "9": "nine"}
     assert row.detail == {"when": "2026-11-20", "ratio": 0.30000000000000004, "nested": {"a": [True], "b": None}}
-    assert log.verify() == log.verify().__class__(ok=True, checked=1)
+    assert_whole(log.verify(), 1)
 
 
 @pytest.mark.parametrize("values", [
@@ -295,9 +309,9 @@ def test_odd_keys_and_values_still_verify(any_engine: Engine) -> None:
 ])
 def test_the_hash_written_is_the_hash_verify_recomputes(engine: Engine, values: dict) -> None:
     """Appends assemble the hashed text from each column's own canonical text; it must be canonical(row) exactly."""
-    from mcp_bridge.audit_rows import entry, row_hash
+    from mcp_bridge.audit.rows import entry, row_mac
 
-    log = AuditLog(engine)
+    log = AuditLog(engine, key=KEY)
     fields = {"site": "us", "tool": "ads__list_keywords", "outcome": "ok", "duration_ms": 1.0, **values}
     log.append("tool_call", actor="ünï@demo.local", channel="chat", **fields)
     later = entry("tool_call", actor="b@demo.local", channel="cli", **{
@@ -306,8 +320,27 @@ def test_the_hash_written_is_the_hash_verify_recomputes(engine: Engine, values: 
     both = log.append_entries([later, later])  # one transaction, linked in order
     assert [a.id for a in both] == [3, 4] and log.append_entries([]) == []
     rows = list(reversed(log.query(limit=10)))
-    assert [r.row_hash for r in rows] == [row_hash(r) for r in rows]
+    assert [r.row_hash for r in rows] == [row_mac(r, log.key) for r in rows]
+    assert {r.key_id for r in rows} == {log.key.id}
     assert rows[3].prev_hash == rows[2].row_hash == both[0].row_hash
     assert log.verify().ok and log.verify().checked == 4
     assert "sk-ant-secret" not in json.dumps([r.detail for r in rows])
     assert (rows[1].outcome, rows[1].result_size, rows[1].detail) == ("NOT_FOUND", 7, {"error": "NOT_FOUND: «x»"})
+
+
+@pytest.mark.parametrize("secret", ["k", "x" * 64, "y" * 65, "ü" * 100, b"\x00\xff" * 40])
+def test_the_audit_key_is_plain_hmac_sha256(secret: str | bytes) -> None:
+    """Anyone holding the secret can check a row with the standard library alone."""
+    import hashlib
+    import hmac
+
+    from mcp_bridge.audit.key import AuditKey
+
+    raw = secret.encode() if isinstance(secret, str) else secret
+    key = AuditKey(secret)
+    for message in ("", "audit-key-id", "é" * 1000):
+        assert key.mac(message) == hmac.new(raw, message.encode(), hashlib.sha256).hexdigest()
+    assert key.id == hmac.new(raw, b"audit-key-id", hashlib.sha256).hexdigest()[:8]
+    assert raw.decode(errors="ignore") not in repr(key)
+    with pytest.raises(ValueError):
+        AuditKey("")

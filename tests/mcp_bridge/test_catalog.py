@@ -10,9 +10,9 @@ import pytest
 from mcp.types import Tool, ToolAnnotations
 from sqlalchemy import Engine, select
 
-from mcp_bridge.catalog import CONTROL_ARGS, Catalog, group_matcher, namespaced, trusting
+from mcp_bridge.catalog.catalog import CONTROL_ARGS, Catalog, group_matcher, namespaced, trusting
+from mcp_bridge.catalog.pins import TRUST_ON_FIRST_USE, ToolPin
 from mcp_bridge.errors import NotFound, PermissionDenied, UpstreamError
-from mcp_bridge.pins import TRUST_ON_FIRST_USE, ToolPin
 from mcp_bridge.store import Store, ToolGroup, make_engine, utcnow
 from mcp_bridge.types import BridgeConfig, Caller
 

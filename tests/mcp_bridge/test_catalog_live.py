@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from console.migrations import migrate_console
-from mcp_bridge.catalog import Catalog
-from mcp_bridge.sessions import SessionPool
+from mcp_bridge.catalog.catalog import Catalog
+from mcp_bridge.sessions.pool import SessionPool
 from mcp_bridge.store import make_engine
 from mcp_bridge.types import BridgeConfig, Caller
 from tests.support.fault_servers.harness import FAULTY, seed_ads_market, stdio_entry

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
+from mcp_bridge.catalog.policy import SitePolicy, save_policy
 from mcp_bridge.errors import Conflict, NotFound, PermissionDenied, UpstreamError, ValidationFailed
-from mcp_bridge.gate import Gate
-from mcp_bridge.policy import SitePolicy, save_policy
+from mcp_bridge.gate.gate import Gate
 from mcp_bridge.store import OperationRow, Store
 from mcp_bridge.types import Caller, Source
 from tests.support.console_db import applied_writes, keyword, market_value
@@ -88,7 +88,7 @@ def test_approval_runs_the_write_once(bridge, callers, gate_market_url) -> None:
     assert (op.status, op.decided_by, op.error) == ("succeeded", "approver@demo.local", None)
     assert op.result["applied"] is True and op.result["after"] == {"bid": round(bid * 0.8, 2)}
     assert bid_of(gate_market_url, kid) == round(bid * 0.8, 2)
-    assert applied_writes(gate_market_url) == [(f"op-{op.id}", "update_bid")]
+    assert applied_writes(gate_market_url) == [(op.nonce, "update_bid")] and len(op.nonce) == 32
     with pytest.raises(Conflict, match=rf"operation #{op.id} was already approved by approver@demo.local at "):
         bridge.gate.approve(op.id, callers["approver2"])
     tail = [e for e in events(bridge) if e in ("proposed", "approved", "executed")]
@@ -160,6 +160,27 @@ def test_edit_and_approve_rechecks_the_limits(bridge, callers, gate_market_url) 
     assert (edit.detail["old"]["bid"], edit.detail["new"]["bid"]) == (round(bid * 0.8, 2), edited)
 
 
+@pytest.mark.parametrize(("edit", "named"), [
+    (lambda args, other: {**args, "keyword_id": other}, "keyword_id is the target"),
+    (lambda args, other: {k: v for k, v in args.items() if k != "keyword_id"}, "keyword_id is the target"),
+    (lambda args, other: {**args, "campaign_id": other}, "campaign_id is the target"),
+    (lambda args, other: {**args, "site": "de", "keyword_id": other}, "keyword_id and site are the target"),
+])
+def test_an_edit_may_not_change_what_the_change_applies_to(bridge, callers, gate_market_url, edit, named) -> None:
+    outcome, kid, bid = propose_bid(bridge, callers["seller"], gate_market_url)
+    other, other_bid = keyword(gate_market_url, offset=1)
+    op = bridge.gate.get(outcome.operation_id)
+    edited = edit(op.arguments, other)
+    with pytest.raises(ValidationFailed, match=f"{named}; propose a new change for another one") as refused:
+        bridge.gate.approve(op.id, callers["approver"], arguments={**edited, "bid": round(bid * 0.9, 2)})
+    assert refused.value.code == "VALIDATION_FAILED"
+    after = bridge.gate.get(op.id)
+    assert (after.status, after.arguments, after.edit_history, after.decided_by) == ("proposed", op.arguments, [], None)
+    assert (bid_of(gate_market_url, kid), bid_of(gate_market_url, other)) == (bid, other_bid)
+    assert applied_writes(gate_market_url) == []
+    assert not {"edited", "approved", "executed"} & set(events(bridge))
+
+
 def test_a_target_changed_since_the_proposal_fails_with_conflict(bridge, callers, gate_market_url) -> None:
     outcome, kid, bid = propose_bid(bridge, callers["seller"], gate_market_url)
     from sqlalchemy import create_engine, text
@@ -200,9 +221,12 @@ class StubRunner:
     def dry_run(self, server, tool, arguments):
         return {"target": "keyword #1", "summary": "bid 1.00 → 0.90", "before": {"bid": 1.0}, "after": {"bid": 0.9}}
 
-    def execute(self, server, tool, arguments, control):
+    def write_status(self, server, site, nonce):
+        return None
+
+    def execute(self, server, tool, arguments, *, operation_id, nonce, expires, expected_before):
         self.executions += 1
-        assert control["idempotency_key"] == "op-1" and control["expected_before"] == {"bid": 1.0}
+        assert (operation_id, len(nonce), expected_before) == (1, 32, {"bid": 1.0})
         if self.error:
             raise self.error
         return {"summary": "bid 1.00 → 0.90", "applied": True}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mcp_bridge.policy import SitePolicy, save_policy
+from mcp_bridge.catalog.policy import SitePolicy, save_policy
 from mcp_bridge.types import Source
 from tests.support.console_db import make_runtime, market_value
 
@@ -22,9 +22,9 @@ ID_TABLES = {
 STRINGS = {
     "name": "gate test", "text": "gate test phrase", "match_type": "exact", "targeting": "manual", "code": "GATETEST10",
     "carrier": "UPS", "tracking_number": "1Z999AA10123456784", "reason": "cycle count", "kind": "percent",
-    "source_name": "gate-test.csv",
+    "source_name": "gate-test.csv", "asin": "B0GATETEST",
 }
-NUMBERS = {"bid": None, "default_bid": 1.0, "daily_budget": 40.0, "value": 10.0, "budget": 100.0, "price": None}
+NUMBERS = {"bid": 0.5, "default_bid": 1.0, "daily_budget": 40.0, "value": 10.0, "budget": 100.0, "price": None}
 OVERRIDES: dict[str, dict[str, Any]] = {
     "ads__update_campaign": {"state": "paused"},
     "ads__create_negative": {"match_type": "negative_exact"},
@@ -124,11 +124,16 @@ def test_servers_refuse_writes_without_a_token(all_servers, market_url) -> None:
 
 
 def test_a_token_for_other_arguments_is_refused(all_servers, market_url) -> None:
-    from mcp_bridge.tokens import sign_approval
+    import time
+
+    from mcp_bridge.gate.tokens import new_nonce, sign_approval
+    from mcp_bridge.keys import Keyring
     from tests.support.console_db import SECRET, keyword
 
     kid, bid = keyword(market_url)
-    token = sign_approval(SECRET, operation_id=1, tool="update_bid", arguments={"site": SITE, "keyword_id": kid, "bid": bid})
+    token = sign_approval(Keyring(SECRET), audience="ads", operation_id=1, tool="update_bid",
+                          arguments={"site": SITE, "keyword_id": kid, "bid": bid}, nonce=new_nonce(),
+                          expires=int(time.time()) + 60)
     result = all_servers.bridge.pool.call("ads", "update_bid", {"site": SITE, "keyword_id": kid, "bid": 99.0,
                                                                 "approval_token": token})
     assert result.is_error and "does not cover these arguments" in result.content[0].text

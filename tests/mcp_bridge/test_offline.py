@@ -6,9 +6,11 @@ import datetime as dt
 import re
 
 import pytest
+from sqlalchemy import update
 
-from mcp_bridge.conversations import Conversations
-from mcp_bridge.offline import LABEL, OfflineAgent
+from mcp_bridge.agent.conversations import Conversations
+from mcp_bridge.agent.offline.assistant import LABEL, OfflineAgent
+from mcp_bridge.store import OperationRow
 from tests.support.chat import market_rows, open_chat_runtime, run_turn
 from tests.support.market import copy_sqlite
 
@@ -26,6 +28,14 @@ def env(market_template, tmp_path_factory):
     seller = runtime.users.caller("seller@demo.local", "chat")
     yield runtime, agent, seller, market_url
     runtime.close()
+
+
+@pytest.fixture(autouse=True)
+def empty_queue(env):
+    """Each test starts with nothing waiting: two tests proposing the same change would otherwise file it once."""
+    yield
+    with env[0].bridge.store.write() as s:
+        s.execute(update(OperationRow).where(OperationRow.status == "proposed").values(status="expired"))
 
 
 def ask(env, text, site="us"):
@@ -146,12 +156,14 @@ def test_weekly_report(env, text):
 def test_harvest(env, text):
     result = ask(env, text)
     ops = ops_of(env, result)
-    keywords = [o for o in ops if o.tool == "create_keyword"]
+    # An ASIN term becomes a product target, any other an exact keyword; each gets its negative exact in the auto campaign.
+    keywords = [o for o in ops if o.tool in ("create_keyword", "create_product_target")]
     negatives = [o for o in ops if o.tool == "create_negative"]
     assert keywords and len(keywords) == len(negatives)
-    assert {o.arguments["match_type"] for o in keywords} == {"exact"}
+    assert {o.arguments["match_type"] for o in keywords if o.tool == "create_keyword"} == {"exact"}
     assert {o.arguments["match_type"] for o in negatives} == {"negative_exact"}
-    assert [o.arguments["text"] for o in keywords] == [o.arguments["text"] for o in negatives]
+    assert [(o.arguments.get("text") or o.arguments["asin"]).lower() for o in keywords] == [
+        o.arguments["text"].lower() for o in negatives]
 
 
 def test_harvest_preview_only_when_asked_to_show(env):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_bridge.offline_intents import Intent, language, parse
+from mcp_bridge.agent.offline.intents import Intent, language, parse
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from mcp_bridge.catalog.pins import TRUST_ON_FIRST_USE, PinStore, ToolPin, definition_hash, definition_of
 from mcp_bridge.errors import NotFound
-from mcp_bridge.pins import TRUST_ON_FIRST_USE, PinStore, ToolPin, definition_hash, definition_of
 from mcp_bridge.store import make_engine
 
 SCHEMA = {"type": "object", "properties": {"site": {"type": "string"}, "bid": {"type": "number"}}}

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from console.settings import DEFAULT_PRICES
-from mcp_bridge.agent import Agent, AgentConfig
-from mcp_bridge.conversations import Conversations
+from mcp_bridge.agent.conversations import Conversations
+from mcp_bridge.agent.loop import Agent, AgentConfig
 from tests.support.chat import TurnResult, market_rows, run_turn
 from tests.support.messages_stub import Recorded, Reply, ToolCall, unframe
 
@@ -58,9 +58,9 @@ def approve_once(runtime, ops: list[Any], market_url: str) -> None:
     assert {(i.status, i.code) for i in items} == {("succeeded", None)}, items
     again = runtime.bridge.gate.approve_batch(ops[0].batch_id, approver)
     assert {i.code for i in again} == {"CONFLICT"}
-    # the gate's idempotency key per operation: each applied exactly once
+    # each operation's token nonce spent once in the server's ledger: each applied exactly once
     keys = market_rows(market_url, "SELECT idempotency_key FROM applied_writes")
-    assert sorted(k for (k,) in keys) == sorted(f"op-{o.id}" for o in ops)
+    assert sorted(k for (k,) in keys) == sorted(runtime.bridge.gate.get(o.id).nonce for o in ops)
     for event in ("proposed", "approved", "executed"):
         rows = runtime.bridge.audit.query(event=event, limit=500)
         audited = {(r.detail or {}).get("operation_id") for r in rows}

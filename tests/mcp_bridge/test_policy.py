@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from console.migrations import migrate_console
+from mcp_bridge.catalog.policy import SitePolicy, bid_increase, check, load_policy, save_policy, today_bid_increase
 from mcp_bridge.errors import ValidationFailed
-from mcp_bridge.policy import SitePolicy, bid_increase, check, load_policy, save_policy, today_bid_increase
 from mcp_bridge.store import OperationRow, Store, make_engine
 
 US = SitePolicy(site="us")
@@ -58,7 +58,9 @@ REFUSED = [
 def test_changes_outside_the_limits_are_refused_with_a_reason(case: str, change: dict, today: float, reason: str) -> None:
     with pytest.raises(ValidationFailed) as err:
         check("tool", {}, change, US, today)
-    assert err.value.message == reason
+    said, how = err.value.message.split("; ", 1)
+    assert said == reason
+    assert how.startswith("an admin can change “") and how.endswith("” for us on Admin → Safety limits")
 
 
 def test_a_site_may_loosen_its_limits() -> None:

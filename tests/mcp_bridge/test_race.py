@@ -28,7 +28,7 @@ def _propose(rt, market_url: str) -> tuple[int, int, float]:
 
 def _assert_ran_once(rt, market_url: str, op_id: int, kid: int, new: float) -> None:
     assert market_value(market_url, "SELECT bid FROM keywords WHERE id = :k", k=kid) == [(new,)]
-    assert applied_writes(market_url) == [(f"op-{op_id}", "update_bid")]
+    assert applied_writes(market_url) == [(rt.bridge.gate.get(op_id).nonce, "update_bid")]
     assert [r.outcome for r in rt.bridge.audit.query(event="executed")] == ["succeeded"]
     assert len(rt.bridge.audit.query(event="approved")) == 1
     assert rt.bridge.gate.get(op_id).status == "succeeded"
@@ -105,20 +105,20 @@ def test_a_server_killed_before_the_write_never_double_writes(runtime, gate_mark
 
     op_id, kid, new = _propose(runtime, gate_market_url)
     bridge = runtime.bridge
-    real_execute = bridge.execute
+    real_execute = bridge.writes.execute
 
-    def kill_then_execute(server, tool, arguments, control):
+    def kill_then_execute(server, tool, arguments, **control):
         pid = next(s.pid for s in bridge.pool.status() if s.name == server)
         os.kill(pid, signal.SIGKILL)
-        return real_execute(server, tool, arguments, control)
+        return real_execute(server, tool, arguments, **control)
 
-    bridge.execute = kill_then_execute
+    bridge.writes.execute = kill_then_execute
     op = bridge.gate.approve(op_id, runtime.users.caller("approver@demo.local"))
-    bridge.execute = real_execute
+    bridge.writes.execute = real_execute
     writes = applied_writes(gate_market_url)
     assert op.status in ("succeeded", "failed", "unknown")
     if op.status == "succeeded":
-        assert writes == [(f"op-{op_id}", "update_bid")]
+        assert writes == [(bridge.gate.get(op_id).nonce, "update_bid")]
     elif op.status == "failed":  # known not to have run
         assert writes == []
     assert len(writes) <= 1  # "unknown": it ran at most once, and a person reconciles it

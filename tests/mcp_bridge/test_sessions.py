@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from mcp_bridge.errors import UpstreamError, ValidationFailed
-from mcp_bridge.sessions import OutcomeUnknown, ServerSpec, SessionPool, parse_servers
+from mcp_bridge.sessions.pool import OutcomeUnknown, ServerSpec, SessionPool, parse_servers
 from mcp_bridge.types import BridgeConfig
 from tests.support.fault_servers.harness import alive, seed_ads_market, stdio_entry, wait_for
 
@@ -49,7 +49,13 @@ def test_parse_servers_accepts_the_inner_mapping_and_skips_disabled() -> None:
     assert specs == {"a": ServerSpec("a", "http", url="http://h/mcp")}
 
 
-@pytest.mark.parametrize("entry", [{"type": "sse", "url": "http://h/sse"}, {"args": ["x"]}, "python -m x"])
+def test_parse_servers_keeps_the_headers_of_a_url_entry() -> None:
+    spec = parse_servers({"s": {"url": "http://h/mcp", "headers": {"Authorization": "Bearer theirs", "X-Id": 7}}})["s"]
+    assert spec.headers == {"Authorization": "Bearer theirs", "X-Id": "7"}
+
+
+@pytest.mark.parametrize("entry", [{"type": "sse", "url": "http://h/sse"}, {"args": ["x"]}, "python -m x",
+                                   {"url": "http://h/mcp", "headers": ["Authorization: Bearer x"]}])
 def test_parse_servers_refuses_what_it_cannot_run(entry: object) -> None:
     with pytest.raises(ValidationFailed, match="mcpServers"):
         parse_servers({"mcpServers": {"s": entry}})

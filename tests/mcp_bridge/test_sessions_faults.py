@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mcp_bridge.errors import UpstreamError
-from mcp_bridge.sessions import OutcomeUnknown, SessionPool
+from mcp_bridge.sessions.pool import OutcomeUnknown, SessionPool
 from mcp_bridge.types import BridgeConfig
 from tests.support.fault_servers.harness import FAULTY, wait_for
 

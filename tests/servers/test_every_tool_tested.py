@@ -46,7 +46,7 @@ async def test_every_tool_appears_in_a_test_of_its_server(server, tmp_path):
 
 
 def problems_of(tool: Tool) -> list[str]:
-    """What a tool lacks of the contract in DESIGN.md §3 and docs/CONTRACTS.md."""
+    """What a tool lacks of the contract in DESIGN.md §3 and docs/ARCHITECTURE.md."""
     found = []
     hints: Any = tool.annotations
     if hints is None or hints.read_only_hint is None:

@@ -101,6 +101,7 @@ def start_app(workdir: Path, *, template: Path | None = None, env: dict[str, str
         "CONSOLE_DATABASE_URL": console_url,
         "MARKET_DATABASE_URL": market_url,
         "MARKET_TODAY": MARKET_TODAY.isoformat(),
+        "CONSOLE_KEYRING": str(workdir / "keyring.json"),
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     })

@@ -1,11 +1,13 @@
-"""Console-side fixtures (gate helper): a tmp console DB, a market copy, a Runtime/Bridge on real stdio servers."""
+"""Console-side fixtures: a tmp console DB, a market copy, a Runtime/Bridge on real stdio servers."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,12 +50,29 @@ def servers_document(names: tuple[str, ...], env: dict[str, str]) -> dict:
                                "env": env} for n in names}}
 
 
+_ANCHORS = Path(tempfile.mkdtemp(prefix="audit-anchors-"))
+
+
+def audit_anchor(console_url: str) -> str:
+    """Each test database's own audit anchor: beside a SQLite file (as the runtime puts it), else in a temp dir."""
+    if console_url.startswith("sqlite"):
+        return str(sqlite_path(console_url).parent / "audit-anchor.jsonl")
+    return str(_ANCHORS / f"{hashlib.sha256(console_url.encode()).hexdigest()[:16]}.jsonl")
+
+
+def keyring_path(console_url: str) -> str:
+    """Each test database's own keyring file (absent until a test rotates): never the project's data/keyring.json."""
+    if console_url.startswith("sqlite"):
+        return str(sqlite_path(console_url).parent / "keyring.json")
+    return str(_ANCHORS / f"{hashlib.sha256(console_url.encode()).hexdigest()[:16]}.keyring.json")
+
+
 def gate_settings(console_url: str, market_url: str, servers: tuple[str, ...] = ("ads",)) -> Settings:
     env = {"MARKET_DATABASE_URL": market_url, "CONSOLE_APPROVAL_SECRET": SECRET, "CONSOLE_ENV": "test",
-           "MARKET_TODAY": TODAY.isoformat()}
+           "MARKET_TODAY": TODAY.isoformat(), "CONSOLE_KEYRING": keyring_path(console_url)}
     return Settings(env="test", database_url=console_url, market_database_url=market_url,
                     approval_secret=SecretStr(SECRET), mcp_servers=json.dumps(servers_document(servers, env)),
-                    call_timeout_s=20.0)
+                    call_timeout_s=20.0, audit_anchor=audit_anchor(console_url), keyring=keyring_path(console_url))
 
 
 def cli_env(console_url: str, market_url: str, servers: tuple[str, ...] = ("ads",)) -> dict[str, str]:
@@ -61,7 +80,8 @@ def cli_env(console_url: str, market_url: str, servers: tuple[str, ...] = ("ads"
     settings = gate_settings(console_url, market_url, servers)
     return {**os.environ, "CONSOLE_ENV": "test", "CONSOLE_DATABASE_URL": console_url,
             "MARKET_DATABASE_URL": market_url, "CONSOLE_APPROVAL_SECRET": SECRET,
-            "CONSOLE_MCP_SERVERS": settings.mcp_servers or "", "PYTHONPATH": str(PROJECT_ROOT)}
+            "CONSOLE_MCP_SERVERS": settings.mcp_servers or "", "PYTHONPATH": str(PROJECT_ROOT),
+            "CONSOLE_AUDIT_ANCHOR": settings.audit_anchor, "CONSOLE_KEYRING": settings.keyring}
 
 
 @pytest.fixture
@@ -71,7 +91,7 @@ def console_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def gate_market_url(market_url: str) -> str:
-    """The market the gate tests write to: the data helper's private copy of the seeded demo market."""
+    """The market the gate tests write to: a private copy of the seeded demo market."""
     return market_url
 
 
@@ -107,4 +127,5 @@ def applied_writes(market_url: str) -> list[tuple]:
     return market_value(market_url, "SELECT idempotency_key, tool FROM applied_writes ORDER BY idempotency_key")
 
 
-__all__ = ["SECRET", "applied_writes", "cli_env", "gate_settings", "keyword", "market_value"]
+__all__ = ["SECRET", "applied_writes", "audit_anchor", "cli_env", "gate_settings", "keyring_path", "keyword",
+           "market_value"]

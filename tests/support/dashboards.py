@@ -1,4 +1,4 @@
-"""A small hand-built market whose dashboard answers are worked out by hand (dashboards helper's fixture).
+"""A small hand-built market whose dashboard answers are worked out by hand (the dashboards' fixture).
 
 Today is 2026-11-21; the "current" range is 2026-11-14..20 (7 days), the previous one 2026-11-07..13.
 

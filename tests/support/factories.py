@@ -30,6 +30,7 @@ from servers.market.models import (
     OrderItem,
     Product,
     ProductAd,
+    ProductTarget,
     Return,
     Review,
     SearchTermDailyMetric,
@@ -180,3 +181,9 @@ def make_review(s: Session, product: Product, *, rating: int = 5, title: str = "
                 author: str = "A. Tester", created_at: dt.datetime = NOON) -> Review:
     return _add(s, Review(site_id=product.site_id, product_id=product.id, rating=rating, title=title, body=body,
                           author=author, created_at=created_at))
+
+
+def make_product_target(s: Session, ad_group: AdGroup, *, asin: str, bid: float = 1.0,
+                        state: str = "enabled") -> ProductTarget:
+    return _add(s, ProductTarget(site_id=ad_group.site_id, campaign_id=ad_group.campaign_id, ad_group_id=ad_group.id,
+                                 asin=asin.upper(), bid=bid, state=state))

@@ -29,6 +29,8 @@ class OIDCUser:
     email: str
     name: str = "Test User"
     sub: str = field(default_factory=lambda: secrets.token_hex(8))
+    # The `email_verified` claim of the id_token and /userinfo; None leaves it out (providers that never send it).
+    email_verified: bool | None = True
 
 
 class OIDCProvider:
@@ -124,7 +126,7 @@ class OIDCProvider:
         user: OIDCUser = grant["user"]
         now = int(time.time())
         claims = {"iss": self.issuer, "sub": user.sub, "aud": self.client_id, "iat": now, "exp": now + 600,
-                  "email": user.email, "email_verified": True, "name": user.name}
+                  "email": user.email, "name": user.name, **_verified_claim(user)}
         if grant["nonce"]:
             claims["nonce"] = grant["nonce"]
         id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
@@ -162,7 +164,7 @@ class OIDCProvider:
                     self._send(status, None, headers)
                 elif url.path == "/userinfo":
                     user = provider.user
-                    self._send(200, {"sub": user.sub, "email": user.email, "name": user.name})
+                    self._send(200, {"sub": user.sub, "email": user.email, "name": user.name, **_verified_claim(user)})
                 else:
                     self._send(404, {"error": "not_found"})
 
@@ -178,6 +180,10 @@ class OIDCProvider:
                     self._send(404, {"error": "not_found"})
 
         return Handler
+
+
+def _verified_claim(user: OIDCUser) -> dict[str, bool]:
+    return {} if user.email_verified is None else {"email_verified": user.email_verified}
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ OIDC_AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_sec
              "client_id": "id", "client_secret": "secret",
              "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"}
 ENV_KEYS = ("CONSOLE_ENV", "CONSOLE_DATABASE_URL", "MARKET_DATABASE_URL", "MARKET_TODAY", "ANTHROPIC_API_KEY",
-            "ANTHROPIC_BASE_URL", "CONSOLE_ADMIN_EMAILS", "CONSOLE_COOKIE_SECRET", "CONSOLE_APPROVAL_SECRET")
+            "ANTHROPIC_BASE_URL", "CONSOLE_ADMIN_EMAILS", "CONSOLE_COOKIE_SECRET", "CONSOLE_APPROVAL_SECRET",
+            "CONSOLE_KEYRING")
 
 
 class NavigationPagesManager(PagesManager):
@@ -56,7 +57,8 @@ def ui_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     for key in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CONSOLE_ADMIN_EMAILS"):
         os.environ.pop(key, None)
     os.environ.update({"CONSOLE_ENV": "test", "CONSOLE_DATABASE_URL": console_url, "MARKET_DATABASE_URL": market_url,
-                       "MARKET_TODAY": MARKET_TODAY.isoformat()})
+                       "MARKET_TODAY": MARKET_TODAY.isoformat(),
+                       "CONSOLE_KEYRING": console_url.split("///", 1)[1].replace("console.db", "keyring.json")})
     st.cache_resource.clear()
     runtime = Runtime.create(Settings())
     yield runtime
@@ -78,7 +80,7 @@ def app(ui_runtime: Runtime) -> Callable[..., AppTest]:
         if email is not None and not email.endswith("@demo.local"):
             # Someone who is not a demo user signs in through OIDC (st.user seeded as after st.login).
             at.secrets = {"auth": OIDC_AUTH}
-            at.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
+            at.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0], "email_verified": True}
             at.run()
             assert not at.exception, at.exception
             return at

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -37,6 +38,7 @@ def test_a_read_shows_its_result_beside_its_request(app, ui_runtime) -> None:
     ui_runtime.bridge.calls.flush()
     result, request = ui_runtime.bridge.audit.query(tool="ads__get_regions", limit=2)
     at = open_page(app("approver@demo.local"), "audit")
+    at.toggle(key="audit-reads").set_value(True)
     at.text_input(key="audit-tool").input("ads__get_regions").run()
     table = at.dataframe[0].value.set_index("#")
     assert table.loc[request.id, ["Event", "Outcome"]].tolist() == ["tool_call", "requested → ok"]
@@ -44,6 +46,60 @@ def test_a_read_shows_its_result_beside_its_request(app, ui_runtime) -> None:
     assert table.loc[request.id, "Duration"] == table.loc[result.id, "Duration"] != ""
     at.selectbox(key="audit-row").select(request.id).run()
     assert any(c.value == f"Its result is row #{result.id}." for c in at.caption)
+
+
+def test_decisions_by_default_and_a_page_loads_reads_as_one_line(app, make_operation, ui_runtime) -> None:
+    from mcp_bridge.types import Caller, Source
+
+    manager = Caller("manager@demo.local", frozenset({"manager"}), frozenset({"us", "de"}), "ui")
+    for site in ("us", "de", "us"):  # one page load: three reads within a second
+        assert ui_runtime.bridge.call(manager, "ads__list_profiles", {"site": site}, source=Source("ui")).status == "ok"
+    ui_runtime.bridge.calls.flush()
+    make_operation()  # a decision
+    at = open_page(app("admin@demo.local"), "audit")
+    events = at.dataframe[0].value[["Event", "Outcome"]]
+    assert "proposed" in set(events["Event"])
+    assert not ((events["Event"] == "tool_result") | (events["Outcome"].isin(["requested", "ok"])
+                                                      & (events["Event"] == "tool_call"))).any()
+    assert any(re.fullmatch(rf"[\d,]+ decisions, newest first · page 1 of [\d,]+ \(rows 1–{len(events)}\)", c.value)
+               for c in at.caption)
+
+    at.text_input(key="audit-tool").input("ads__list_profiles")
+    at.text_input(key="audit-user").input("manager@demo.local").run()
+    assert not at.dataframe  # its reads are hidden, and the page says so
+    [hint] = [i.value for i in at.info]
+    assert re.fullmatch(r"\*\*No decisions match these filters\.\*\*\n\n\d+ reads do: turn on “Show reads”\.", hint)
+
+    at.toggle(key="audit-reads").set_value(True).run()
+    table = at.dataframe[0].value
+    assert table.iloc[0][["Event", "User", "Channel", "Site", "Tool", "Outcome"]].to_dict() == {
+        "Event": "3 reads", "User": "manager@demo.local", "Channel": "ui", "Site": "DE, US",
+        "Tool": "ads__list_profiles", "Outcome": "3 ok"}
+    [group] = [e for e in at.expander if e.label.startswith("3 reads by manager@demo.local (list_profiles)")]
+    inside = group.dataframe[0].value
+    # Each read's request shows its result beside it (the results follow within 50 ms, in whatever order).
+    assert sorted(zip(inside["Event"], inside["Outcome"], strict=True)) == [("tool_call", "requested → ok")] * 3 + [
+        ("tool_result", "ok")] * 3
+
+
+def test_paging_past_a_thousand_rows(app, ui_runtime) -> None:
+    from mcp_bridge.audit.rows import entry
+
+    actor = f"pager-{uuid.uuid4().hex[:8]}@example.com"
+    written = ui_runtime.bridge.audit.append_entries([entry("user_granted", actor=actor, channel="ui", outcome="ok",
+                                                            detail={"n": i}) for i in range(1_150)])
+    at = open_page(app("admin@demo.local"), "audit")
+    at.selectbox(key="audit-size").select(1000)
+    at.text_input(key="audit-user").input(actor).run()
+    assert len(at.dataframe[0].value) == 1000
+    assert any(c.value == "1,150 decisions, newest first · page 1 of 2 (rows 1–1,000)" for c in at.caption)
+    at.number_input(key="audit-page").set_value(2).run()
+    second = at.dataframe[0].value
+    assert list(second["#"]) == [w.id for w in reversed(written[:150])]
+    assert any(c.value == "1,150 decisions, newest first · page 2 of 2 (rows 1,001–1,150)" for c in at.caption)
+    at.selectbox(key="audit-size").select(100).run()  # another filter: back to page 1
+    assert at.number_input(key="audit-page").value == 1
+    assert list(at.dataframe[0].value["#"]) == [w.id for w in reversed(written[-100:])]
 
 
 def test_audit_exports_and_verifies_the_chain(app, ui_runtime) -> None:
@@ -97,7 +153,7 @@ def test_admin_sees_users_and_grants_access(app, ui_runtime) -> None:
 
 
 def test_admin_edits_site_safety_limits(app, ui_runtime) -> None:
-    from console.approvals import site_policy
+    from console.approvals.queue import site_policy
 
     at = open_page(app("admin@demo.local"), "admin")
     at.selectbox(key="limits-site").select("de").run()
@@ -122,7 +178,7 @@ def test_home_shows_the_right_links_per_role(app) -> None:
 
 def test_admin_reviews_and_accepts_a_changed_tool_definition(app, ui_runtime) -> None:
     """A tool whose definition no longer matches its pin is blocked; the admin reads both and accepts it."""
-    from mcp_bridge.pins import ToolPin
+    from mcp_bridge.catalog.pins import ToolPin
     from mcp_bridge.store import Store
     from mcp_bridge.types import Source
 
@@ -152,3 +208,28 @@ def test_admin_reviews_and_accepts_a_changed_tool_definition(app, ui_runtime) ->
     assert (accepted.actor, accepted.channel) == ("admin@demo.local", "ui")
     at.run()
     assert not any("changed since they were pinned" in e.value for e in at.error)
+
+
+def test_admin_sees_the_approval_keys_and_a_stale_one_flagged(app, ui_runtime) -> None:
+    import datetime as dt
+
+    from mcp_bridge.keys import Keyring
+
+    keyring = Keyring(ui_runtime.settings.approval_secret.get_secret_value(), ui_runtime.settings.keyring)
+    assert keyring.path is not None and not keyring.path.exists()
+    at = open_page(app("admin@demo.local"), "admin")
+    keys = next(df.value for df in at.dataframe if "Key id" in df.value.columns)
+    assert keys.to_dict("records") == [{"Key id": "k0", "Source": "CONSOLE_APPROVAL_SECRET", "Use": "signs new tokens",
+                                        "Created": "unknown", "Age (days)": "—", "Retires": "—",
+                                        "Rotate": "yes — older than 90 days"}]
+    assert any("is of unknown age: rotate it" in w.value for w in at.warning)
+    try:  # a key created 100 days ago, then a rotation: the new one signs, the old one verifies until retired
+        keyring.ensure_file(now=dt.datetime.now(dt.UTC) - dt.timedelta(days=100))
+        new = keyring.rotate(grace=dt.timedelta(hours=2))
+        at = open_page(app("admin@demo.local"), "admin")
+        keys = next(df.value for df in at.dataframe if "Key id" in df.value.columns).to_dict("records")
+        assert [(k["Key id"], k["Use"], k["Age (days)"], k["Rotate"]) for k in keys] == [
+            ("k0", "verifies until retired", "100", ""), (new.kid, "signs new tokens", "0", "")]
+        assert not any("rotate it" in w.value for w in at.warning)
+    finally:
+        keyring.path.unlink(missing_ok=True)

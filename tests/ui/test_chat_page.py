@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, text
 
 from console.chat_service import QUICK_ACTIONS
-from mcp_bridge.conversations import Conversations
+from mcp_bridge.agent.conversations import Conversations
 from mcp_bridge.types import Source
 from tests.ui.conftest import open_page
 
@@ -84,11 +84,40 @@ def test_edit_and_approve_runs_the_edited_write_once(app, ui_runtime) -> None:
     op_id = outcome.operation_id
     at = open_page(app("approver@demo.local"), "approvals")
     edited = round(bid - 0.1, 2)
-    at.text_area(key=f"args-{op_id}").input(f'{{"site": "us", "keyword_id": {keyword_id}, "bid": {edited}}}')
+    at.text_input(key="queue-search").input(f"#{op_id}").run()  # the queue's row, ticked, opens its card
+    at.session_state[next(df.key for df in at.dataframe if (df.key or "").startswith("queue-"))] = {
+        "selection": {"rows": [0]}}
+    at.run()
+    at.number_input(key=f"edit-{op_id}-bid").set_value(edited)
     [b for b in at.button if b.form_id == f"edit-{op_id}"][0].click().run(timeout=120)
     assert not at.exception
     op = ui_runtime.bridge.gate.get(op_id)
     assert (op.status, op.decided_by, op.arguments["bid"]) == ("succeeded", "approver@demo.local", edited)
-    assert f"Approved #{op_id} with edited arguments." in [s.value for s in at.success]
+    assert f"Approved #{op_id} with your edit." in [s.value for s in at.success]
     assert [r.event for r in ui_runtime.bridge.audit.query(tool="ads__update_bid", limit=5)][:3] == [
         "executed", "approved", "edited"]
+
+
+def test_a_card_edited_by_the_approver_reads_approved_as(app, ui_runtime) -> None:
+    engine = create_engine(ui_runtime.settings.market_database_url)
+    try:
+        with engine.connect() as conn:
+            keyword_id, bid = conn.execute(text("SELECT id, bid FROM keywords WHERE site_id = 'us' AND state = 'enabled' "
+                                                "AND bid >= 1 ORDER BY id DESC LIMIT 1 OFFSET 5")).one()
+    finally:
+        engine.dispose()
+    at = app("seller@demo.local")
+    at.sidebar.selectbox[0].set_value("us").run()
+    open_page(at, "chat")
+    asked = round(bid - 0.1, 2)
+    at.chat_input[0].set_value(f"lower the bid of keyword #{keyword_id} to {asked:.2f}").run(timeout=120)
+    titles = [m.value for m in at.markdown if m.value.startswith("**#") and "update_bid · US" in m.value]
+    op_id = int(titles[-1].split("·")[0].strip("*# "))
+    assert "Evidence: " in "\n".join(c.value for c in at.caption)  # every card says what justifies it, or that nothing does
+    op = ui_runtime.bridge.gate.get(op_id)
+    approved = round(bid - 0.05, 2)
+    ui_runtime.bridge.gate.approve(op_id, ui_runtime.users.caller("approver@demo.local"),
+                                   arguments={**op.arguments, "bid": approved})
+    at.run()
+    assert (f"Edited — bid: proposed {asked:.2f} by seller@demo.local · approved as {approved:.2f} by "
+            "approver@demo.local") in [c.value for c in at.caption]

@@ -10,11 +10,11 @@ from streamlit.testing.v1 import AppTest
 from tests.ui.conftest import APP, open_page
 
 APP_DIR = Path(APP).parent
-ALL_PAGES = ("home", "chat", "approvals", "ads", "inventory", "sales", "reports", "audit", "admin")
+ALL_PAGES = ("home", "chat", "my_requests", "approvals", "ads", "inventory", "sales", "reports", "audit", "admin")
 # What each demo user may open (admin holds every role); dashboards only when their files exist.
 REACHABLE = {
-    "seller@demo.local": {"home", "chat", "ads", "inventory", "sales", "reports"},
-    "seller-jp@demo.local": {"home", "chat", "ads", "inventory", "sales", "reports"},
+    "seller@demo.local": {"home", "chat", "my_requests", "ads", "inventory", "sales", "reports"},
+    "seller-jp@demo.local": {"home", "chat", "my_requests", "ads", "inventory", "sales", "reports"},
     "manager@demo.local": {"home", "ads", "inventory", "sales", "reports"},
     "approver@demo.local": {"home", "approvals", "audit"},
     "admin@demo.local": set(ALL_PAGES),
@@ -110,7 +110,7 @@ def test_oidc_signed_out_user_sees_only_a_sign_in_button(ui_runtime) -> None:
 def test_oidc_first_time_user_sees_no_access_until_granted(ui_runtime) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets = {"auth": AUTH}
-    at.user = {"is_logged_in": True, "email": "fresh.face@example.com", "name": "Fresh Face"}
+    at.user = {"is_logged_in": True, "email": "fresh.face@example.com", "name": "Fresh Face", "email_verified": True}
     at.run()
     assert not at.exception
     assert "No access yet" in texts(at) and "fresh.face@example.com" in texts(at)
@@ -127,7 +127,7 @@ def test_oidc_first_time_user_sees_no_access_until_granted(ui_runtime) -> None:
 def test_production_without_auth_refuses_to_start(ui_runtime, monkeypatch) -> None:
     monkeypatch.setenv("CONSOLE_ENV", "production")
     monkeypatch.setenv("CONSOLE_APPROVAL_SECRET", "a-strong-approval-secret-for-production-xyz")
-    monkeypatch.setenv("CONSOLE_COOKIE_SECRET", "a-strong-cookie-secret-for-production-xyz")
+    monkeypatch.setenv("CONSOLE_AUDIT_SECRET", "a-strong-audit-secret-for-production-xyz")
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert "The console cannot start" in texts(at)
     assert "CONSOLE_ENV=production needs real sign-in" in texts(at)
@@ -142,6 +142,26 @@ def test_production_with_default_secrets_refuses_to_start(ui_runtime, monkeypatc
     assert "The console cannot start" in texts(at) and "CONSOLE_APPROVAL_SECRET" in texts(at)
 
 
+@pytest.mark.parametrize(("approval", "audit", "cookie", "refused"), [
+    ("x", "a-strong-audit-secret-for-production-xyz", AUTH["cookie_secret"], "CONSOLE_APPROVAL_SECRET must be"),
+    ("a-strong-approval-secret-for-production-xyz", "changeme", AUTH["cookie_secret"], "CONSOLE_AUDIT_SECRET must be"),
+    ("a-strong-approval-secret-for-production-xyz", "a-strong-audit-secret-for-production-xyz", "x",
+     "[auth] cookie_secret must be"),
+], ids=["approval x", "audit changeme", "cookie x"])
+def test_production_with_a_weak_secret_says_which_and_how_to_fix_it(ui_runtime, monkeypatch, approval, audit, cookie,
+                                                                   refused) -> None:
+    monkeypatch.setenv("CONSOLE_ENV", "production")
+    monkeypatch.setenv("CONSOLE_APPROVAL_SECRET", approval)
+    monkeypatch.setenv("CONSOLE_AUDIT_SECRET", audit)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets = {"auth": {**AUTH, "cookie_secret": cookie}}
+    at.run()
+    assert "The console cannot start" in texts(at)
+    (error,) = at.error
+    assert refused in error.value and 'print(secrets.token_urlsafe(48))' in error.value
+    assert not [b for b in at.button]
+
+
 
 def test_a_role_without_any_site_is_still_no_access(app, ui_runtime) -> None:
     email = "roles-no-sites@example.com"
@@ -150,6 +170,23 @@ def test_a_role_without_any_site_is_still_no_access(app, ui_runtime) -> None:
     assert not at.exception
     assert "No access yet" in texts(at) and reachable(at) == set()
     assert not at.sidebar.get("page_link")  # no link to a page the navigation does not offer
+
+
+@pytest.mark.parametrize("claim", [{"email_verified": False}, {}], ids=["false", "missing"])
+def test_oidc_identity_with_an_unverified_email_is_refused_and_audited(ui_runtime, claim) -> None:
+    before = len(ui_runtime.bridge.audit.query(actor="admin@demo.local", event="login", outcome="refused"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets = {"auth": AUTH}
+    at.user = {"is_logged_in": True, "email": "Admin@demo.local", "name": "Mallory", **claim}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Sign-in refused"
+    (error,) = at.error
+    assert "AUTH_REQUIRED" in error.value and "has not confirmed that admin@demo.local is your address" in error.value
+    assert [b.label for b in at.button] == ["Sign in with another account"]
+    assert reachable(at) == set() and at.session_state["console"].account is None
+    refused = ui_runtime.bridge.audit.query(actor="admin@demo.local", event="login", outcome="refused")
+    assert len(refused) == before + 1
 
 
 def test_oidc_identity_without_email_is_refused_clearly(ui_runtime) -> None:

@@ -121,7 +121,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
-    # tool_pins: mcp_bridge/pins.py (sessions helper) -- each tool's pinned definition hash.
+    # tool_pins: mcp_bridge/catalog/pins.py -- each tool's pinned definition hash.
     op.create_table('tool_pins',
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('server', sa.String(length=64), nullable=False),

@@ -1,4 +1,4 @@
-"""report runs: daily operations and weekly ads reports (dashboards helper)
+"""report runs: daily operations and weekly ads reports
 
 Revision ID: 0003
 Revises: 0002

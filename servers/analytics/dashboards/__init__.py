@@ -12,6 +12,7 @@ from servers.analytics.dashboards.inventory import inventory_dashboard
 from servers.analytics.dashboards.models import AdsDashboard, CampaignDrilldown, InventoryDashboard, SalesDashboard
 from servers.analytics.dashboards.sales import sales_dashboard
 from servers.common.config import ServerConfig
+from servers.common.inputs import INT_MAX, Id
 from servers.common.server import READ, MarketServer
 from servers.market import metrics
 from servers.market.db import MarketDB, parse_date_range
@@ -50,9 +51,9 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
     @mcp.tool(annotations=READ)
     def get_campaign_drilldown(
         site: Site,
-        campaign_id: int,
-        ad_group_id: Annotated[int | None, Field(description="Narrow keywords and search terms to this ad group")] = None,
-        keyword_id: Annotated[int | None, Field(description="Narrow search terms to this keyword")] = None,
+        campaign_id: Annotated[Id, Field(description="The campaign (get_ads_dashboard lists them)")],
+        ad_group_id: Annotated[Id | None, Field(description="Narrow keywords and search terms to this ad group")] = None,
+        keyword_id: Annotated[Id | None, Field(description="Narrow search terms to this keyword")] = None,
         start_date: StartDate = None,
         end_date: EndDate = None,
         limit: Limit = 50,
@@ -73,7 +74,7 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
                            Field(description="Column the SKU list is sorted by")] = "days_of_supply",
         descending: bool = False,
         limit: Limit = 100,
-        offset: Annotated[int, Field(ge=0)] = 0,
+        offset: Annotated[int, Field(ge=0, le=INT_MAX)] = 0,
     ) -> InventoryDashboard:
         """Stock, days of supply, velocity, units sold (7/30 days) and reorder suggestions per SKU; at-risk and out-of-stock SKUs with live ads."""
         with db.reader() as s:

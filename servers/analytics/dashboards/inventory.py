@@ -39,7 +39,7 @@ def inventory_dashboard(s: Session, *, site: str, today: dt.date, days_threshold
                         only_at_risk: bool = False, sort_by: str = "days_of_supply", descending: bool = False,
                         limit: int = 100, offset: int = 0) -> InventoryDashboard:
     """Stock per SKU with days of supply, reorder suggestion, risk flags, live ads and recent sales; totals over all SKUs."""
-    require_site(s, site)
+    currency = require_site(s, site).currency
     inv = InventoryLevel
     available = inv.on_hand - inv.reserved
     dos = metrics.days_of_supply_sql(available, inv.velocity_per_day)
@@ -95,7 +95,7 @@ def inventory_dashboard(s: Session, *, site: str, today: dt.date, days_threshold
                      sold_30d=int(r.sold_30d), pace_change=_rounded(metrics.pace_change(r.sold_7d, r.velocity_per_day)))
         for r in rows
     ]
-    return InventoryDashboard(site=site, sold_through=today - dt.timedelta(days=1), days_threshold=days_threshold,
+    return InventoryDashboard(site=site, currency=currency, sold_through=today - dt.timedelta(days=1), days_threshold=days_threshold,
                               safety_days=safety_days, totals=totals, total=rows[0].matched if rows else 0, items=items)
 
 

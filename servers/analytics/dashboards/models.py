@@ -148,6 +148,7 @@ class InventoryTotals(BaseModel):
 
 class InventoryDashboard(BaseModel):
     site: str
+    currency: str = ""
     sold_through: dt.date = Field(description="Last day counted in sold_7d and sold_30d (the day before today)")
     days_threshold: float
     safety_days: int

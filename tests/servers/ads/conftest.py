@@ -185,6 +185,11 @@ def market(ads_url: str) -> MarketDB:
     return MarketDB(ads_url)
 
 
+def test_nonce(operation_id: int) -> str:
+    """A token nonce fixed by the operation id, so a test can deliver the same approval twice."""
+    return f"test-nonce-{operation_id:012d}"
+
+
 class AdsClient:
     """A connected client with the two ways a call can end: a structured result, or a coded error."""
 
@@ -205,7 +210,8 @@ class AdsClient:
 
     def token(self, tool: str, arguments: dict[str, Any], operation_id: int = 1, secret: str | None = None) -> str:
         """What the bridge attaches after an approver approved exactly these business arguments."""
-        return sign_approval(secret or self.secret, operation_id=operation_id, tool=tool, arguments=arguments)
+        return sign_approval(secret or self.secret, audience="ads", operation_id=operation_id, tool=tool,
+                             arguments=arguments, nonce=test_nonce(operation_id))
 
     async def approved(self, tool: str, operation_id: int = 1, **arguments: Any) -> dict[str, Any]:
         """Apply a write with a valid token over its business arguments."""
@@ -225,7 +231,8 @@ async def demo_ads(server_config: ServerConfig) -> AsyncIterator[AdsClient]:
         yield AdsClient(client, server_config.approval_secret)
 
 
-WRITTEN_TABLES = ("campaigns", "ad_groups", "keywords", "negative_keywords", "product_ads", "applied_writes")
+WRITTEN_TABLES = ("campaigns", "ad_groups", "keywords", "negative_keywords", "product_ads", "product_targets",
+                  "applied_writes")
 
 
 @pytest.fixture
@@ -234,8 +241,11 @@ def snapshot(market: MarketDB) -> Callable[[], dict[str, list[tuple[Any, ...]]]]
 
     def take() -> dict[str, list[tuple[Any, ...]]]:
         with market.reader() as s:
-            return {name: [tuple(r) for r in s.execute(select(Base.metadata.tables[name])).all()]
-                    for name in WRITTEN_TABLES}
+            tables = {name: [tuple(r) for r in s.execute(select(Base.metadata.tables[name])).all()]
+                      for name in WRITTEN_TABLES}
+        # A refused write spends its token's nonce in the ledger; the market itself is what must not change.
+        tables["applied_writes"] = [row for row in tables["applied_writes"] if "refused" not in row]
+        return tables
 
     return take
 

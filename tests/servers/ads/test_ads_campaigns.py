@@ -88,7 +88,7 @@ async def test_list_campaigns_over_an_explicit_range(ads):
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
-    ({"start_date": "21/11/2026"}, "VALIDATION_FAILED: dates must look like 2026-11-21"),
+    ({"start_date": "21/11/2026"}, "VALIDATION_FAILED: start_date must look like 2026-11-21; got '21/11/2026'"),
     ({"start_date": "2026-11-20", "end_date": "2026-11-01"}, "VALIDATION_FAILED: start_date 2026-11-20 is after end_date"),
     ({"sort_by": "name"}, "VALIDATION_FAILED: list_campaigns: sort_by: Input should be"),
     ({"limit": 501}, "VALIDATION_FAILED: list_campaigns: limit: Input should be less than or equal to 500"),

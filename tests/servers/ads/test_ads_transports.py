@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tests.support.service_http import service_client
+
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -85,6 +87,6 @@ def http_server(ads_config, tmp_path) -> Iterator[str]:
             process.wait()
 
 
-async def test_over_streamable_http(http_server):
-    async with Client(http_server) as client:
+async def test_over_streamable_http(http_server, ads_config):
+    async with service_client(http_server, {**os.environ, **server_env(ads_config)}, "ads") as client:
         await exercise(client)

@@ -15,11 +15,12 @@ PROPOSALS = {
     "create_campaign": {"site": "us", "name": "US Cork - Manual", "targeting": "manual", "daily_budget": 15.0},
     "create_ad_group": {"site": "us", "campaign_id": 1, "name": "Cork", "default_bid": 0.75},
     "create_keyword": {"site": "us", "ad_group_id": 1, "text": "cork yoga mat", "match_type": "exact", "bid": 0.9},
+    "create_product_target": {"site": "us", "ad_group_id": 1, "asin": "B0CORKMAT1", "bid": 0.9},
     "create_negative": {"site": "us", "campaign_id": 2, "text": "cork yoga mat", "match_type": "negative_exact"},
     "pause_product_ads": {"site": "us", "sku": "MAT-BLUE"},
 }
 WRITE_TOOLS = sorted(PROPOSALS)
-ADDITIVE = {"create_campaign", "create_ad_group", "create_keyword", "create_negative"}
+ADDITIVE = {"create_campaign", "create_ad_group", "create_keyword", "create_product_target", "create_negative"}
 
 # What an approver saw that no longer holds (updates only: a create has no `before`).
 STALE_BEFORE = {
@@ -39,6 +40,7 @@ FOREIGN = {
     "create_campaign": ({"profile_id": 3}, "ad profile 3 does not exist on site us; list_profiles shows the ids"),
     "create_ad_group": ({"campaign_id": 5}, "campaign 5 does not exist on site us; list_campaigns shows the ids"),
     "create_keyword": ({"ad_group_id": 5}, "ad group 5 does not exist on site us; list_ad_groups shows the ids"),
+    "create_product_target": ({"ad_group_id": 5}, "ad group 5 does not exist on site us; list_ad_groups shows the ids"),
     "create_negative": ({"campaign_id": 5}, "campaign 5 does not exist on site us; list_campaigns shows the ids"),
     "pause_product_ads": ({"sku": "MAT-GREEN"}, "no product ads advertise SKU 'MAT-GREEN' on site us; list_product_ads shows them"),
 }
@@ -52,6 +54,7 @@ BAD = {
     "create_campaign": ({"targeting": "semi"}, "targeting: Input should be 'auto' or 'manual'"),
     "create_ad_group": ({"default_bid": 0}, "default_bid: Input should be greater than 0"),
     "create_keyword": ({"match_type": "negative_exact"}, "match_type: Input should be 'exact', 'phrase' or 'broad'"),
+    "create_product_target": ({"bid": 0}, "bid: Input should be greater than 0"),
     "create_negative": ({"match_type": "exact"}, "match_type: Input should be 'negative_exact' or 'negative_phrase'"),
     "pause_product_ads": ({"sku": ""}, "sku: String should have at least 1 character"),
 }
@@ -103,7 +106,7 @@ async def test_a_valid_token_applies_the_dry_run_exactly_once(ads, snapshot, too
 
 
 @pytest.mark.parametrize("tool", WRITE_TOOLS)
-async def test_the_operation_id_is_the_idempotency_key_when_none_is_given(ads, snapshot, tool):
+async def test_the_token_nonce_is_the_idempotency_key_when_none_is_given(ads, snapshot, tool):
     await ads.approved(tool, operation_id=41, **PROPOSALS[tool])
     after_first = snapshot()
     again = await ads.approved(tool, operation_id=41, **PROPOSALS[tool])
@@ -162,8 +165,28 @@ async def test_a_missing_site_answers_site_scope_required(ads, tool):
         f"SITE_SCOPE_REQUIRED: {tool} needs a site (e.g. 'us', 'de', 'jp')")
 
 
-async def test_an_idempotency_key_reused_for_another_write_answers_conflict(ads):
-    await ads.approved("update_bid", **PROPOSALS["update_bid"], idempotency_key="op-7")
-    message = await ads.error("pause_keyword", **PROPOSALS["pause_keyword"], idempotency_key="op-7",
-                              approval_token=ads.token("pause_keyword", PROPOSALS["pause_keyword"]))
-    assert message.startswith("CONFLICT: idempotency key 'op-7' was already used for a different write (update_bid)")
+async def test_a_nonce_spent_on_another_write_answers_conflict(ads):
+    await ads.approved("update_bid", operation_id=7, **PROPOSALS["update_bid"])
+    message = await ads.error("pause_keyword", **PROPOSALS["pause_keyword"],
+                              approval_token=ads.token("pause_keyword", PROPOSALS["pause_keyword"], operation_id=7))
+    assert message.startswith("CONFLICT: this approval token was already used for a different write (update_bid)")
+
+
+async def test_get_write_status_tells_applied_refused_and_unknown_nonces(ads):
+    """The write contract's read tool: what reconciliation asks about a nonce whose answer was lost."""
+    from tests.servers.ads.conftest import test_nonce
+
+    applied = await ads.approved("update_bid", operation_id=11, **PROPOSALS["update_bid"])
+    status = await ads.ok("get_write_status", site="us", nonce=test_nonce(11))
+    assert {k: status[k] for k in ("nonce", "state", "tool", "site")} == {
+        "nonce": test_nonce(11), "state": "applied", "tool": "update_bid", "site": "us"}
+    assert status["result"] == {**applied, "replayed": False} and status["at"]
+    await ads.error("update_bid", **PROPOSALS["update_bid"], expected_before={"bid": 99.0},
+                    approval_token=ads.token("update_bid", PROPOSALS["update_bid"], operation_id=12))
+    refused = await ads.ok("get_write_status", site="us", nonce=test_nonce(12))
+    assert (refused["state"], refused["result"]["code"]) == ("refused", "CONFLICT")
+    never = await ads.ok("get_write_status", site="us", nonce=test_nonce(13))
+    assert never == {"nonce": test_nonce(13), "state": "unknown", "tool": None, "site": "us", "at": None, "result": None}
+    # Another site's view of the same nonce says nothing about it.
+    assert (await ads.ok("get_write_status", site="de", nonce=test_nonce(11)))["state"] == "unknown"
+    assert (await ads.error("get_write_status", site="us", nonce="short")).startswith("VALIDATION_FAILED: ")

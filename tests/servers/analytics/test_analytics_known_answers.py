@@ -5,8 +5,9 @@ Today is 2026-11-20. Site us (USD, ACOS target 0.30). All ads numbers are on 202
     k1 'yoga mat' exact bid 1.00      1000 imp 40 clk spend 30 orders 5 sales 100  → ACOS .30 (not over)
        and on 11-10: 100 imp 10 clk spend 10 orders 1 sales 50 (last week)
     k2 'thick yoga mat' phrase 1.00    500 imp 20 clk spend 60 orders 2 sales 100  → ACOS .60 → lower bid to .50
-    k3 'cheap yoga mat' broad 0.80     300 imp 25 clk spend 25 orders 0            → wasted: pause, saves 25/day
-    k4 'yoga mat bag' exact 2.00       200 imp 10 clk spend 24 orders 1 sales 20   → ACOS 1.2: cut bid to 1.00
+    k3 'cheap yoga mat' broad 0.80     300 imp 25 clk spend 25 orders 0            → wasted: pause, saves 25/7 = 3.57/day
+    k4 'yoga mat bag' exact 2.00       200 imp 10 clk spend 24 orders 1 sales 20   → ACOS 1.2: cut bid to 1.00,
+       saves 10 clk/7 × 1.00 = 1.43/day (savings average the week before today, 11-13..11-19, as the card does)
     k5 'yoga block' exact 1.00         100 imp 10 clk spend 15 orders 0            → under $20: not wasted
     k6 'cork yoga mat' exact 1.00      800 imp 20 clk spend 5 orders 4 sales 100   → ACOS .05: raise bid to 1.15
   Campaign B 'Auto' amazon SP auto, budget 100, ag2: k7 'close-match' 100 imp 10 clk spend 18 orders 3 sales 90
@@ -170,8 +171,8 @@ async def test_find_wasted_spend(known):
     out = await call(cfg, "find_wasted_spend", site="us", **ONE_DAY)
     assert out["min_spend"] == 20.0 and out["wasted_total"] == 49.0 and out["total"] == 2
     assert pick(out["items"], "keyword_id", "reason", "suggested_action", "suggested_bid", "daily_savings") == [
-        (ids["k3"], "no_orders", "pause", None, 25.0),
-        (ids["k4"], "acos_over_max", "cut_bid", 1.0, 12.0),
+        (ids["k3"], "no_orders", "pause", None, 3.57),
+        (ids["k4"], "acos_over_max", "cut_bid", 1.0, 1.43),
     ]
     lower = await call(cfg, "find_wasted_spend", site="us", min_spend=10, **ONE_DAY)
     assert {r["keyword_id"] for r in lower["items"]} == {ids["k3"], ids["k4"], ids["k5"]}

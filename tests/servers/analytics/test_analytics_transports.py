@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tests.support.service_http import service_client
+
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -57,7 +59,7 @@ async def test_over_streamable_http(market_url):
         cwd=ROOT, env=server_env(market_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_port(port, proc)
-        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+        async with service_client(f"http://127.0.0.1:{port}/mcp", server_env(market_url), "analytics") as client:
             result = await client.call_tool("get_cross_platform_report", {"site": "jp"})
             unknown = await client.call_tool("get_daily_sales", {"site": "mars"})
         assert not result.is_error

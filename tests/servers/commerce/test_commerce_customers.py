@@ -22,7 +22,7 @@ BOB_UNMASKED = {**BOB, "email": "bob.ray@mail.test", "phone": "555 010 9876"}
 
 
 def grant(site: str = "us", **kwargs) -> str:
-    return sign_pii_grant(SECRET, site=site, subject="manager@demo.local", **kwargs)
+    return sign_pii_grant(SECRET, audience="commerce", site=site, subject="manager@demo.local", **kwargs)
 
 
 async def test_list_customers_masked_by_default(commerce):
@@ -72,9 +72,9 @@ async def test_get_order_unmasked_with_a_grant(commerce):
     ("bad_grant", "message"),
     [
         (grant("de", ttl_s=86_400), "the PII grant is for site 'de', not 'us'"),
-        (sign_pii_grant("forged-secret", site="us", subject="x"), "bad signature"),
+        (sign_pii_grant("forged-secret", audience="commerce", site="us", subject="x"), "bad signature"),
         (grant(ttl_s=-10), "expired"),
-        (sign_approval(SECRET, operation_id=1, tool="list_customers", arguments={"site": "us"}, ttl_s=86_400), "not a PII grant"),
+        (sign_approval(SECRET, audience="commerce", operation_id=1, tool="list_customers", arguments={"site": "us"}, ttl_s=86_400), "bad signature"),
         ("garbage", "malformed"),
     ],
 )

@@ -61,7 +61,7 @@ async def test_ship_todays_first_paid_order_on_demo_data(server_config: ServerCo
         assert paid["total"] > 0
         order = paid["orders"][0]
         args = {"site": "us", "order_id": order["id"], "carrier": "UPS", "tracking_number": "1Z000DEMO1"}
-        token = sign_approval(server_config.approval_secret, operation_id=9, tool="mark_order_shipped", arguments=args)
+        token = sign_approval(server_config.approval_secret, audience="commerce", operation_id=9, tool="mark_order_shipped", arguments=args)
         result = await ok(c, "mark_order_shipped", **args, approval_token=token,
                           expected_before={"status": "paid", "carrier": None, "tracking_number": None})
         assert result["applied"] and result["target"] == f"order #{order['id']} {order['number']}"

@@ -101,18 +101,22 @@ async def test_analyze_nothing_is_a_problem_not_a_success(commerce):
     assert (result["ok"], result["problems"]) == (False, [{"row": 0, "field": "rows", "message": "no rows to import"}])
 
 
+PRICES = {"STRAP-BLK": 9.5, "STRAP-GRN": 9.5, "BOTTLE-1": 15.0}
+
+
 async def test_commit_creates_everything_in_one_go(commerce, store):
     result = await ok(commerce, "commit_product_import",
                       **approved(SECRET, "commit_product_import", site="us", rows=ROWS, source_name="supplier.csv"))
     assert result == {
         "tool": "commit_product_import", "site": "us", "target": f"product import 'supplier.csv' ({DRAFT_ID[:12]})",
-        "summary": "create 2 product(s), 3 SKU(s); new categories: Outdoor", "dry_run": False, "applied": True,
-        "replayed": False, "before": {},
+        "summary": "create 2 product(s), 3 SKU(s) priced 9.50–15.00; new categories: Outdoor", "dry_run": False,
+        "applied": True, "replayed": False, "before": {},
         "after": {"products_created": 2, "variants_created": 3, "skus": ["STRAP-BLK", "STRAP-GRN", "BOTTLE-1"],
-                  "draft_id": DRAFT_ID},
+                  "prices": PRICES, "draft_id": DRAFT_ID},
         "changes": [{"field": "products_created", "before": None, "after": 2},
                     {"field": "variants_created", "before": None, "after": 3},
                     {"field": "skus", "before": None, "after": ["STRAP-BLK", "STRAP-GRN", "BOTTLE-1"]},
+                    {"field": "prices", "before": None, "after": PRICES},
                     {"field": "draft_id", "before": None, "after": DRAFT_ID}],
         "created_id": 1, "impact": {"units_added": 20.0},
     }

@@ -90,7 +90,7 @@ async def test_a_ship_of_a_sku_without_an_inventory_record_is_refused(commerce, 
     assert "order US-1007 cannot ship: KNF-8 has no inventory record" in text
     assert snapshot(commerce_url) == before
     cancel = {"site": "us", "order_id": 7, "status": "cancelled"}  # nothing held, nothing to release: it still cancels
-    result = await ok(commerce, "update_order_status", **approved(SECRET, "update_order_status", **cancel))
+    result = await ok(commerce, "update_order_status", **approved(SECRET, "update_order_status", 2, **cancel))
     assert (result["after"], result["impact"]) == ({"status": "cancelled"}, {"revenue_delta": -60.0, "reserved_delta": 0.0})
 
 

@@ -57,7 +57,7 @@ async def test_list_orders_filters_sorts_pages(commerce, filters, expected):
     ("filters", "code", "message"),
     [
         ({"start_date": "2026-11-20", "end_date": "2026-11-01"}, "VALIDATION_FAILED", "is after end_date"),
-        ({"start_date": "20 Nov"}, "VALIDATION_FAILED", "dates must look like"),
+        ({"start_date": "20 Nov"}, "VALIDATION_FAILED", "start_date must look like 2026-11-21; got '20 Nov'"),
         ({"customer_id": 3}, "NOT_FOUND", "customer 3 does not exist on site us; list_customers shows the ids"),
     ],
 )

@@ -15,6 +15,7 @@ from mcp import Client, StdioServerParameters
 
 from tests.servers.commerce.calls import ok, refused
 from tests.servers.commerce.conftest import SECRET, TODAY
+from tests.support.service_http import service_client
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +28,7 @@ def server_env(url: str) -> dict[str, str]:
 
 async def exercise(client: Client) -> None:
     tools = (await client.list_tools()).tools
-    assert len(tools) == 24
+    assert len(tools) == 25  # and get_write_status
     orders = await ok(client, "list_orders", site="us", status="paid")
     assert [(o["number"], o["customer_name"], o["item_count"]) for o in orders["orders"]] == [("US-1002", "Jane Doe", 2)]
     await refused(client, "mark_order_shipped", "CONFIRMATION_REQUIRED", site="us", order_id=2, carrier="UPS",
@@ -79,6 +80,6 @@ def http_server(commerce_url: str, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-async def test_over_streamable_http(http_server):
-    async with Client(http_server) as client:
+async def test_over_streamable_http(http_server, commerce_url):
+    async with service_client(http_server, server_env(commerce_url), "commerce") as client:
         await exercise(client)

@@ -64,13 +64,15 @@ async def test_a_token_applies_once_and_a_redelivery_replays(commerce, commerce_
 @pytest.mark.parametrize(
     ("token", "reason"),
     [
-        (sign_approval(SECRET, operation_id=1, tool="update_inventory", arguments=WRITES["update_price"], ttl_s=DAY), "issued for"),
-        (sign_approval(SECRET, operation_id=1, tool="update_price", arguments={**WRITES["update_price"], "price": 1.0}, ttl_s=DAY),
+        (sign_approval(SECRET, audience="commerce", operation_id=1, tool="update_inventory", arguments=WRITES["update_price"], ttl_s=DAY), "issued for"),
+        (sign_approval(SECRET, audience="commerce", operation_id=1, tool="update_price", arguments={**WRITES["update_price"], "price": 1.0}, ttl_s=DAY),
          "does not cover"),
-        (sign_approval("another-secret", operation_id=1, tool="update_price", arguments=WRITES["update_price"]),
+        (sign_approval("another-secret", audience="commerce", operation_id=1, tool="update_price", arguments=WRITES["update_price"]),
          "bad signature"),
-        (sign_approval(SECRET, operation_id=1, tool="update_price", arguments=WRITES["update_price"], ttl_s=-10), "expired"),
-        (sign_pii_grant(SECRET, site="us", subject="x", ttl_s=DAY), "issued for"),
+        (sign_approval(SECRET, audience="commerce", operation_id=1, tool="update_price", arguments=WRITES["update_price"], ttl_s=-10), "expired"),
+        (sign_pii_grant(SECRET, audience="commerce", site="us", subject="x", ttl_s=DAY), "bad signature"),
+        (sign_approval(SECRET, audience="ads", operation_id=1, tool="update_price", arguments=WRITES["update_price"],
+                       ttl_s=DAY), "issued for server 'ads', not 'commerce'"),
         ("not-a-token", "malformed"),
     ],
 )
@@ -94,21 +96,36 @@ async def test_update_price_applies_with_impact(commerce, store):
         assert s.get_one(Variant, 1).price == 22.5
 
 
-async def test_an_additive_write_redelivered_with_its_key_adds_once(commerce, store):
-    args = WRITES["update_inventory"]
-    for _ in range(3):
-        await ok(commerce, "update_inventory", **approved(SECRET, "update_inventory", **args), idempotency_key="op-7")
+@pytest.mark.parametrize("key", [None, "op-7", "another-key"])
+async def test_an_additive_write_redelivered_adds_once_whatever_key_it_carries(commerce, store, key):
+    """A captured token replayed with its key, a new key or none: the nonce in the token is what is spent."""
+    call = approved(SECRET, "update_inventory", **WRITES["update_inventory"])
+    first = await ok(commerce, "update_inventory", **call, idempotency_key="op-7")
+    again = await ok(commerce, "update_inventory", **call, **({"idempotency_key": key} if key else {}))
+    assert (first["replayed"], again["replayed"]) == (False, True)
     with store.reader() as s:
         assert s.get_one(InventoryLevel, 1).inbound == 50
 
 
-async def test_a_reused_key_for_other_arguments_is_a_conflict(commerce, store):
-    await ok(commerce, "update_price", **approved(SECRET, "update_price", **WRITES["update_price"]), idempotency_key="k1")
+async def test_a_nonce_spent_on_other_arguments_is_a_conflict(commerce, store):
+    await ok(commerce, "update_price", **approved(SECRET, "update_price", 1, **WRITES["update_price"]))
     other = {**WRITES["update_price"], "price": 21.0}
-    text = await refused(commerce, "update_price", "CONFLICT", **approved(SECRET, "update_price", **other), idempotency_key="k1")
-    assert "k1" in text
+    text = await refused(commerce, "update_price", "CONFLICT", **approved(SECRET, "update_price", 1, **other))
+    assert "already used for a different write" in text
     with store.reader() as s:
         assert s.get_one(Variant, 1).price == 22.5
+
+
+async def test_a_refused_approval_stays_refused_when_redelivered(commerce, store):
+    """A token refused once (the target had changed) cannot be spent later, when the value is back."""
+    call = {**approved(SECRET, "update_price", **WRITES["update_price"]), "expected_before": {"price": 24.0}}
+    await refused(commerce, "update_price", "CONFLICT", **call)
+    with store.session() as s:
+        s.get_one(Variant, 1).price = 24.0
+    text = await refused(commerce, "update_price", "CONFLICT", **call)
+    assert "already used and the write was refused" in text
+    with store.reader() as s:
+        assert s.get_one(Variant, 1).price == 24.0
 
 
 async def test_a_stale_before_is_a_conflict_and_writes_nothing(commerce, commerce_url):
@@ -149,7 +166,7 @@ async def test_write_annotations_are_honest(commerce):
     }
     reads = {name for name, a in tools.items() if a.read_only_hint}
     assert reads == set(tools) - set(WRITES)
-    assert len(tools) == 24
+    assert len(tools) == 25  # 24 of the store and get_write_status
 
 
 @pytest.mark.parametrize("price", [20, 20.0, 20.00])
@@ -165,3 +182,11 @@ async def test_an_omitted_default_is_not_part_of_what_was_approved(commerce):
     args = {"site": "us", "return_id": 1, "decision": "rejected"}
     result = await ok(commerce, "confirm_return", **approved(SECRET, "confirm_return", **args))
     assert result["after"] == {"status": "rejected"}
+
+
+async def test_get_write_status_answers_from_the_ledger(commerce):
+    call = approved(SECRET, "update_price", 5, **WRITES["update_price"])
+    applied = await ok(commerce, "update_price", **call)
+    status = await ok(commerce, "get_write_status", site="us", nonce="test-nonce-000000000005")
+    assert (status["state"], status["tool"], status["result"]) == ("applied", "update_price", applied)
+    assert (await ok(commerce, "get_write_status", site="us", nonce="test-nonce-000000000006"))["state"] == "unknown"

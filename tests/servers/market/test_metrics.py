@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import Float, Integer, column, create_engine, literal, select, table
 
@@ -103,3 +105,20 @@ def test_sql_helpers_agree_with_python(sql_rows):
                     m.reorder_quantity(vel, lead, 7, on_hand, inbound))
         for g, e in zip(row, expected, strict=True):
             assert (g is None and e is None) or g == pytest.approx(e)
+
+
+@pytest.mark.parametrize(("fn", "args", "expected"), [
+    (m.spend_stopped_per_day, (25,), -3.57),  # a week's 25.00 stops: 3.57 a day less
+    (m.spend_stopped_per_day, (0,), 0.0),  # never -0.0
+    (m.bid_change_per_day, (10, 2.0, 1.0), -1.43),  # 10 clicks a week, each 1.00 cheaper
+    (m.bid_change_per_day, (80, 1.2, 1.0), -2.29),
+    (m.bid_change_per_day, (0, 1.0, 2.0), 0.0),
+    (m.bid_change_per_day, (14, 1.0, 1.5), 1.0),
+])
+def test_spend_projections(fn, args, expected):
+    assert fn(*args) == expected
+    assert str(fn(*args)) != "-0.0"
+
+
+def test_the_projection_window_is_the_complete_week_before_today():
+    assert m.projection_window(dt.date(2026, 11, 20)) == (dt.date(2026, 11, 13), dt.date(2026, 11, 19))
