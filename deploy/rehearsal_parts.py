@@ -13,6 +13,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,18 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 class Cluster:
-    """A throw-away PostgreSQL cluster on loopback (fsync off: a rehearsal, not a database to keep)."""
+    """A throw-away PostgreSQL cluster on loopback (fsync off: a rehearsal, not a database to keep), in a directory of
+    its own under the system's temporary directory: run as root, the cluster belongs to the postgres user, who must
+    reach it, and its Unix socket's path must stay under 108 bytes."""
 
-    def __init__(self, base: Path) -> None:
-        self.dir, self.port, self.bin = base / "data", free_port(), _pg_bin()
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="rehearse-pg-"))
+        self.dir, self.port, self.bin = self.base / "data", free_port(), _pg_bin()
 
     def __enter__(self) -> Cluster:
         self.dir.mkdir(parents=True)
         if os.geteuid() == 0:
-            shutil.chown(self.dir.parent, "postgres")
+            shutil.chown(self.base, "postgres")
             shutil.chown(self.dir, "postgres")
         subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.dir), "-U", "postgres", "--auth=trust",
                                      "--no-sync"]), check=True, capture_output=True)
@@ -64,6 +68,7 @@ class Cluster:
     def __exit__(self, *exc: object) -> None:
         subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.dir), "-m", "immediate", "stop"]),
                        capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
 
     def database(self, name: str) -> str:
         engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres",

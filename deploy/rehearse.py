@@ -54,7 +54,7 @@ def environment(work: Path, console_url: str, market_url: str, ports: dict[str, 
 def rehearse(work: Path, *, seconds: float, clients: int, say: Any) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     started = time.perf_counter()
-    with Cluster(work / "pg") as cluster, Processes(work, say) as procs:
+    with Cluster() as cluster, Processes(work, say) as procs:
         console_url, market_url = cluster.database("console"), cluster.database("market")
         say(f"PostgreSQL cluster on port {cluster.port} ({time.perf_counter() - started:.1f} s)")
         ports = procs.ports(["ads", "commerce", "analytics", "console_a", "console_b", "gateway_a", "gateway_b"])

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,12 @@ def marked(mark: str) -> list[int]:
     return found
 
 
-def test_the_pages_benchmark_prints_figures_for_one_role_and_two_pages(tmp_path: Path) -> None:
+def test_the_pages_benchmark_prints_figures_for_one_role_and_two_pages() -> None:
     require_or_skip(CHROMIUM.exists(), "Chromium is not installed (apt-get install -y chromium)")
     require_or_skip(importlib.util.find_spec("playwright") is not None, "the playwright package is not installed")
-    # Its temporary directory, hence every database path handed to the app it starts, lies under tmp_path.
+    # Its temporary directory, hence every database path handed to the app it starts, lies under tmp_path: a short
+    # one, since Chromium puts a Unix socket there and refuses a socket path over 107 bytes.
+    tmp_path = Path(tempfile.mkdtemp(prefix="bench-pages-", dir="/tmp"))
     done = subprocess.run([sys.executable, "-m", "console", "bench", "pages", "--role", "manager", "--page", "Home",
                            "--page", "Ads", "--sessions", "0"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                           timeout=900, env={**os.environ, "TMPDIR": str(tmp_path)})
@@ -53,3 +56,4 @@ def test_the_pages_benchmark_prints_figures_for_one_role_and_two_pages(tmp_path:
     assert "not measured" not in table and "sessions at once" not in table
     assert marked(str(tmp_path)) == []  # the console and its MCP servers are gone
     assert list(tmp_path.iterdir()) == []  # and so is the temporary directory
+    tmp_path.rmdir()
