@@ -22,6 +22,7 @@ from console.auth import (
     sign_out,
 )
 from console.errors import AuthRequired, ConsoleError
+from console.i18n import LANGUAGES, N_, _, current
 from console.logs import configure_logging
 from console.settings import Settings
 from mcp_bridge.types import Caller
@@ -33,40 +34,42 @@ from pages.state import (
     get_runtime,
     read_cookie,
     site_select,
+    speak,
     write_cookie,
 )
 
 st.set_page_config(page_title="Operator Console", page_icon=":material/storefront:", layout="wide")
 
 HERE = Path(__file__).parent
-ROLE_LABELS = {"seller": "Seller", "manager": "Manager", "approver": "Approver", "admin": "Admin"}
+ROLE_LABELS = {"seller": N_("Seller"), "manager": N_("Manager"), "approver": N_("Approver"), "admin": N_("Admin")}
 NEXT_COOKIE = "console_next_page"  # the page a link asked for, across the identity provider's round trip
 NEXT_COOKIE_TTL_S = 600
 # Every page: its file in pages/ (also its URL path), title, icon, section, and the roles that open it (admin holds
 # every role). Managers live on the dashboards; sellers act from them (their alert panels propose fixes).
 PAGES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
-    ("home", "Home", ":material/home:", "Work", ()),
-    ("chat", "Chat", ":material/forum:", "Work", ("seller",)),
-    ("my_requests", "My requests", ":material/outbox:", "Work", ("seller",)),
-    ("approvals", "Approvals", ":material/task_alt:", "Work", ("approver",)),
-    ("ads", "Ads", ":material/campaign:", "Dashboards", ("manager", "seller")),
-    ("inventory", "Inventory", ":material/inventory_2:", "Dashboards", ("manager", "seller")),
-    ("sales", "Sales", ":material/payments:", "Dashboards", ("manager", "seller")),
-    ("reports", "Reports", ":material/summarize:", "Dashboards", ("manager", "seller")),
-    ("audit", "Audit", ":material/policy:", "Control", ("approver", "admin")),
-    ("admin", "Admin", ":material/admin_panel_settings:", "Control", ("admin",)),
-    ("gateway", "Gateway", ":material/hub:", "Control", ("admin",)),
+    ("home", N_("Home"), ":material/home:", N_("Work"), ()),
+    ("chat", N_("Chat"), ":material/forum:", N_("Work"), ("seller",)),
+    ("my_requests", N_("My requests"), ":material/outbox:", N_("Work"), ("seller",)),
+    ("approvals", N_("Approvals"), ":material/task_alt:", N_("Work"), ("approver",)),
+    ("ads", N_("Ads"), ":material/campaign:", N_("Dashboards"), ("manager", "seller")),
+    ("inventory", N_("Inventory"), ":material/inventory_2:", N_("Dashboards"), ("manager", "seller")),
+    ("sales", N_("Sales"), ":material/payments:", N_("Dashboards"), ("manager", "seller")),
+    ("reports", N_("Reports"), ":material/summarize:", N_("Dashboards"), ("manager", "seller")),
+    ("audit", N_("Audit"), ":material/policy:", N_("Control"), ("approver", "admin")),
+    ("admin", N_("Admin"), ":material/admin_panel_settings:", N_("Control"), ("admin",)),
+    ("gateway", N_("Gateway"), ":material/hub:", N_("Control"), ("admin",)),
 )
+SECTIONS = (N_("Work"), N_("Dashboards"), N_("Control"))
 PAGE_ROLES = {name: roles for name, _, _, _, roles in PAGES}
 
 
 def navigation_for(caller) -> dict[str, list[st.Page]]:
     """What each role sees (see docs in pages/home.py); a page only when its file is in this build."""
-    sections: dict[str, list[st.Page]] = {"Work": [], "Dashboards": [], "Control": []}
+    sections: dict[str, list[st.Page]] = {_(section): [] for section in SECTIONS}
     for name, title, icon, section, roles in PAGES:
         if (not roles or any(caller.has(r) for r in roles)) and (HERE / "pages" / f"{name}.py").exists():
-            sections[section].append(st.Page(f"pages/{name}.py", title=title, icon=icon, url_path=name,
-                                             default=name == "home"))
+            sections[_(section)].append(st.Page(f"pages/{name}.py", title=_(title), icon=icon, url_path=name,
+                                                default=name == "home"))
     return {name: pages for name, pages in sections.items() if pages}
 
 
@@ -93,47 +96,49 @@ def only_page(render, title: str, *, remember_path: bool = False) -> None:
 
 
 def startup_refused(exc: Exception) -> None:
-    st.title("The console cannot start")
+    st.title(_("The console cannot start"))
     if isinstance(exc, ValidationError):
-        st.error(f"Settings are invalid: {exc.errors()[0]['msg']}", icon=":material/error:")
+        st.error(_("Settings are invalid: {problem}").format(problem=exc.errors()[0]["msg"]), icon=":material/error:")
     else:
         render_error(exc)
     st.stop()
 
 
 def oidc_sign_in_page() -> None:
-    st.title("Operator Console")
-    st.write("Sign in with your company account to continue.")
-    if st.button("Sign in", type="primary", icon=":material/login:"):
+    st.title(_("Operator Console"))
+    st.write(_("Sign in with your company account to continue."))
+    if st.button(_("Sign in"), type="primary", icon=":material/login:"):
         st.login()
 
 
 def sign_in_refused_page(exc: EmailNotVerified) -> None:
     # Not render_error: its AUTH_REQUIRED advice (sign out from the sidebar, sign in again) cannot help here.
-    st.title("Sign-in refused")
+    st.title(_("Sign-in refused"))
     st.error(f"**{exc.code}** — {exc.message}", icon=":material/gpp_bad:")
-    if st.button("Sign in with another account", type="primary", icon=":material/logout:"):
+    if st.button(_("Sign in with another account"), type="primary", icon=":material/logout:"):
         st.logout()  # clears the identity cookie, so the provider asks again
 
 
 def demo_sign_in_page() -> None:
     runtime = get_runtime()
-    st.title("Operator Console")
+    st.title(_("Operator Console"))
     st.warning(
-        "**Demo sign-in — configure [auth] for real sign-in.** Anyone who can open this page can act as any demo "
-        "user. Copy `.streamlit/secrets.toml.example` to `.streamlit/secrets.toml` to use Google or another OIDC "
-        "provider.",
+        _("**Demo sign-in — configure [auth] for real sign-in.** Anyone who can open this page can act as any demo "
+          "user. Copy `.streamlit/secrets.toml.example` to `.streamlit/secrets.toml` to use Google or another OIDC "
+          "provider."),
         icon=":material/warning:",
     )
-    st.subheader("Pick a demo user")
+    st.subheader(_("Pick a demo user"))
     for account in demo_accounts(runtime):
         with st.container(border=True):
             who, roles, sites, action = st.columns([3, 2, 2, 1], vertical_alignment="center")
             who.markdown(f"**{account.name}**  \n`{account.email}`")
             roles.markdown(roles_text(Caller.of(account.email, account.site_roles)) if account.site_roles
-                           else ", ".join(ROLE_LABELS.get(r, r) for r in sorted(account.roles)) or "no roles")
-            sites.markdown("Sites: " + (", ".join(s.upper() for s in sorted(account.sites)) or "none"))
-            if action.button("Sign in", key=f"demo-{account.email}", type="primary"):
+                           else _(", ").join(_(ROLE_LABELS.get(r, r)) for r in sorted(account.roles))
+                           or _("no roles"))
+            sites.markdown(_("Sites: {sites}").format(
+                sites=", ".join(s.upper() for s in sorted(account.sites)) or _("none")))
+            if action.button(_("Sign in"), key=f"demo-{account.email}", type="primary"):
                 state = console_state()
                 state.account = sign_in(runtime, email=account.email, name=account.name, mode=SignInMode.DEMO)
                 state.mode = SignInMode.DEMO.value
@@ -144,11 +149,12 @@ def demo_sign_in_page() -> None:
 
 def no_access_page() -> None:
     account = console_state().account
-    st.title("No access yet")
+    st.title(_("No access yet"))
     st.info(
-        f"You are signed in as **{account.email}**, but no role or site has been granted to you yet. "
-        "Ask an admin to grant you a role (seller, manager, approver or admin) and the sites you work on "
-        "(Admin page → Users, or `python -m console users grant`). Then reload this page.",
+        _("You are signed in as **{email}**, but no role or site has been granted to you yet. "
+          "Ask an admin to grant you a role (seller, manager, approver or admin) and the sites you work on "
+          "(Admin page → Users, or `python -m console users grant`). Then reload this page.").format(
+            email=account.email),
         icon=":material/lock:",
     )
 
@@ -159,8 +165,8 @@ def roles_text(caller) -> str:
     for role in sorted(caller.roles):
         held = sorted(s for s in caller.sites if role in caller.roles_on(s))
         where = "" if set(held) == set(caller.sites) else f" ({', '.join(s.upper() for s in held)})"
-        parts.append(ROLE_LABELS.get(role, role) + where)
-    return (" · " if any("(" in p for p in parts) else ", ").join(parts) or "none"
+        parts.append(_(ROLE_LABELS.get(role, role)) + where)
+    return (" · " if any("(" in p for p in parts) else _(", ")).join(parts) or _("none")
 
 
 def page_sites(caller, page: st.Page) -> list[str]:
@@ -177,17 +183,31 @@ def browser_cookies(state: ConsoleState) -> None:
         write_cookie(name, None)
 
 
+def language_select(runtime, state: ConsoleState) -> None:
+    """English or 中文 for this person: kept in their profile, so every session and device opens in it."""
+
+    def chosen() -> None:
+        state.language = st.session_state["ui_language"]
+        try:
+            runtime.users.set_language(state.account.email, state.language, actor=state.account.email)
+        except ConsoleError as exc:  # the choice still holds for this session
+            render_error(exc)
+
+    st.selectbox("Language · 语言", list(LANGUAGES), index=list(LANGUAGES).index(current()),
+                 format_func=LANGUAGES.get, key="ui_language", on_change=chosen)
+
+
 def sidebar(runtime, caller, state: ConsoleState, page: st.Page) -> None:
     account = state.account
     with st.sidebar:
         st.markdown(f"**{account.name}**  \n{account.email}")
-        st.caption("Roles: " + roles_text(caller))
+        st.caption(_("Roles: {roles}").format(roles=roles_text(caller)))
         sites = page_sites(caller, page)
         if sites:
-            site_select(sites, key="active_site", label="Active site",
+            site_select(sites, key="active_site", label=_("Active site"),
                         format_func=lambda s: f"{s.upper()} ({SITE_CURRENCY.get(s, '')})",
-                        help="Chat and dashboards work on this site. Listed: the sites of your scope where your "
-                             "roles open this page.")
+                        help=_("Chat and dashboards work on this site. Listed: the sites of your scope where your "
+                               "roles open this page."))
         if caller.has("approver") and caller.sites_with("approver"):
             try:
                 waiting = runtime.bridge.gate.pending_count(caller)
@@ -196,12 +216,13 @@ def sidebar(runtime, caller, state: ConsoleState, page: st.Page) -> None:
             else:
                 st.page_link(
                     "pages/approvals.py",
-                    label=f"Waiting for approval: {waiting}",
+                    label=_("Waiting for approval: {count}").format(count=waiting),
                     icon=":material/pending_actions:",
                 )
         if state.mode == SignInMode.DEMO.value:
-            st.caption(":orange[Demo sign-in]")
-        if st.button("Sign out", icon=":material/logout:"):
+            st.caption(":orange[{label}]".format(label=_("Demo sign-in")))
+        language_select(runtime, state)
+        if st.button(_("Sign out"), icon=":material/logout:"):
             sign_out(runtime, email=account.email, mode=SignInMode(state.mode))
             mode = state.mode
             st.session_state.clear()
@@ -230,6 +251,7 @@ def landing_page(state: ConsoleState, navigation: dict[str, list[st.Page]], curr
 
 def main() -> None:
     configure_logging()
+    speak()  # the browser's language until the person (and their profile's choice) is known
     try:
         mode = sign_in_mode(Settings(), read_secrets())
         runtime = get_runtime()
@@ -239,21 +261,21 @@ def main() -> None:
     state = console_state()
     if mode is SignInMode.OIDC:
         if not st.user.is_logged_in:
-            only_page(oidc_sign_in_page, "Sign in", remember_path=True)
+            only_page(oidc_sign_in_page, _("Sign in"), remember_path=True)
             return
         email = str(st.user.get("email") or "").strip().lower()
         if state.account is None or state.account.email != email:
             try:
                 if "@" not in email:
-                    raise AuthRequired("the identity provider sent no email address; add the `email` scope to "
-                                       "the OIDC client (client_kwargs in [auth]) and sign in again")
+                    raise AuthRequired(_("the identity provider sent no email address; add the `email` scope to "
+                                         "the OIDC client (client_kwargs in [auth]) and sign in again"))
                 state.account = sign_in(runtime, email=email, name=st.user.get("name"), mode=mode,
                                         email_verified=st.user.get("email_verified"))
             except EmailNotVerified as exc:
-                only_page(partial(sign_in_refused_page, exc), "Sign-in refused")
+                only_page(partial(sign_in_refused_page, exc), _("Sign-in refused"))
                 return
             except ConsoleError as exc:
-                only_page(partial(render_error, exc), "Sign-in failed")
+                only_page(partial(render_error, exc), _("Sign-in failed"))
                 return
             state.mode = mode.value
     elif state.account is None:
@@ -268,11 +290,14 @@ def main() -> None:
                 state.mode, state.cookie = SignInMode.DEMO.value, value
         if state.account is None:
             browser_cookies(state)
-            only_page(demo_sign_in_page, "Sign in")
+            only_page(demo_sign_in_page, _("Sign in"))
             return
+    if state.language is None and state.account.language:
+        state.language = state.account.language
+        speak()
     caller = runtime.users.caller(state.account.email, "ui")
     if not caller.roles or not caller.sites:
-        navigation = {"": at_every_path(no_access_page, "No access")}
+        navigation = {"": at_every_path(no_access_page, _("No access"))}
         current = st.navigation(navigation, position="hidden")
     else:
         navigation = navigation_for(caller)

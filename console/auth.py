@@ -46,6 +46,7 @@ class Account:
     roles: frozenset[str]
     sites: frozenset[str]
     site_roles: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)  # each site's own roles
+    language: str | None = None  # the UI language chosen in the profile; None: the browser's
 
     @property
     def has_access(self) -> bool:
@@ -105,6 +106,7 @@ def _account(runtime: Any, email: str, name: str | None = None) -> Account | Non
         roles=frozenset(user.roles) if active else frozenset(),
         sites=frozenset(user.sites) if active else frozenset(),
         site_roles=dict(getattr(user, "site_roles", {})) if active else {},
+        language=getattr(user, "language", None),
     )
 
 

@@ -15,6 +15,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from console.auth import Account
 from console.chat_service import ChatService
+from console.i18n import _, language_from_accept, use
 from console.runtime import Runtime
 from console.settings import Settings
 from mcp_bridge.types import Caller
@@ -42,6 +43,7 @@ class ConsoleState:
     cookies_read: bool = False
     next_page_read: bool = False  # the page a link asked for before the identity provider's round trip, once
     forget_cookies: tuple[str, ...] = ()  # cookies the browser drops on the next run (signed out; a page link used)
+    language: str | None = None  # chosen in the sidebar or the profile; None: the browser's Accept-Language
 
 
 def console_state() -> ConsoleState:
@@ -50,6 +52,12 @@ def console_state() -> ConsoleState:
         state = ConsoleState()
         st.session_state[STATE_KEY] = state
     return state
+
+
+def speak() -> str:
+    """Translate this run (or fragment run) into the session's language: the one chosen, else the browser's."""
+    chosen = console_state().language
+    return use(chosen or language_from_accept(st.context.headers.get("Accept-Language")))
 
 
 @st.cache_resource(show_spinner="Starting the console…")
@@ -77,8 +85,8 @@ def current_caller(role: str | tuple[str, ...] | None = None, *, channel: str = 
     caller = get_runtime().users.caller(state.account.email, channel)
     roles = (role,) if isinstance(role, str) else role
     if roles and not any(caller.has(r) for r in roles):
-        st.error(f"This page needs the {' or '.join(roles)} role. Ask an admin to grant it on the Admin page.",
-                 icon=":material/lock:")
+        st.error(_("This page needs the {roles} role. Ask an admin to grant it on the Admin page.").format(
+            roles=_(" or ").join(roles)), icon=":material/lock:")
         st.stop()
     # Roles are per site: a page for approvers works on the sites where the person approves, and only those.
     return replace(caller, sites=caller.sites_with(*roles)) if roles else caller
@@ -89,7 +97,7 @@ def active_site() -> str | None:
     return console_state().site
 
 
-def site_select(sites: list[str], *, key: str, label: str = "Site", where: Any = None,
+def site_select(sites: list[str], *, key: str, label: str | None = None, where: Any = None,
                 format_func: Callable[[str], str] = str.upper, **kwargs: Any) -> str:
     """A site picker bound to the active site: it shows the active site (when listed) and choosing makes it active."""
     state = console_state()
@@ -101,7 +109,8 @@ def site_select(sites: list[str], *, key: str, label: str = "Site", where: Any =
     def chosen() -> None:  # runs before the rerun, so everything drawn next (the sidebar first) shows the choice
         console_state().site = st.session_state[key]
 
-    return (where or st).selectbox(label, sites, key=key, on_change=chosen, format_func=format_func, **kwargs)
+    return (where or st).selectbox(label or _("Site"), sites, key=key, on_change=chosen, format_func=format_func,
+                                   **kwargs)
 
 
 def read_cookie(name: str) -> str | None:
