@@ -87,7 +87,9 @@ class Runtime:
         def run() -> None:
             if start_servers:  # the app's first caller then finds its server warm instead of waiting for a spawn
                 try:
-                    pool.start()  # a server that cannot start is reported in the pool's status, not raised
+                    # One session per server: more open on their own while every open one is busy. Spawning them
+                    # all at once would hold the first page back on two cores.
+                    pool.open(pool.servers)  # a server that cannot start is reported in the pool's status
                 except ConsoleError as exc:  # the runtime was closed meanwhile
                     log.info("the MCP servers were not started: %s", exc.message)
             try:

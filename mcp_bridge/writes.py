@@ -53,8 +53,10 @@ class Writes:
         target = next(((name, args[name]) for name in EVIDENCE_TARGETS if args.get(name) is not None), None)
         if target is None:  # a creation without a parent the tool knows (a campaign, a discount code, an import)
             return source
-        if not any(s.name == EVIDENCE_TOOL for s in self.bridge.catalog.specs()):
-            why = getattr(self.bridge.catalog, "errors", {}).get(EVIDENCE_TOOL.split("__")[0])
+        evidence_server = EVIDENCE_TOOL.split("__")[0]
+        catalog = self.bridge.catalog
+        if evidence_server not in catalog.pool.servers or EVIDENCE_TOOL not in catalog.server_specs(evidence_server):
+            why = getattr(catalog, "errors", {}).get(evidence_server)  # only that server is listed, never all
             if why is None:  # no analytics server configured (or one without the tool): nothing to say
                 return source
             return replace(source, evidence={"unavailable": f"the analytics server is not answering: {why}"[:300], **given})
@@ -114,7 +116,7 @@ class Writes:
         return structured(result, f"{server}__get_write_status")
 
     def _has_status(self, server: str) -> bool:
-        return any(spec.server == server and spec.tool == "get_write_status" for spec in self.bridge.catalog.specs())
+        return any(spec.tool == "get_write_status" for spec in self.bridge.catalog.server_specs(server).values())
 
 
 def unverified_preview(server: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:

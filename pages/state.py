@@ -3,6 +3,7 @@ page."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import threading
@@ -65,6 +66,7 @@ def get_runtime() -> Runtime:
     """One runtime per process (database engine, MCP sessions); shared by all users, never mutated."""
     runtime = Runtime.create(Settings())
     runtime.reconcile_in_background()  # operations a crash left in doubt are settled from the servers' ledgers
+    gc.freeze()  # what lives as long as the process is never scanned again by the garbage collector
     return runtime
 
 

@@ -95,6 +95,8 @@ def test_the_runtime_sizes_its_pool_from_the_settings_and_opens_it_at_start_only
         Settings(sessions_per_server=0)
     with Runtime.create(settings) as rt:
         assert [(s.name, s.state) for s in rt.bridge.pool.status()] == [("ads", "down"), ("commerce", "down")]
-        rt.reconcile_in_background().join(120)  # what the app does at start: every session opens, off its first page
-        assert [(s.name, s.state, s.sessions) for s in rt.bridge.pool.status()] == [("ads", "up", 2),
-                                                                                    ("commerce", "up", 2)]
+        # What the app does at start, off its first page: one session of each server opens (a second one opens
+        # when the first is busy; six spawns at once held the first page back).
+        rt.reconcile_in_background().join(120)
+        assert [(s.name, s.state, s.sessions) for s in rt.bridge.pool.status()] == [("ads", "up", 1),
+                                                                                    ("commerce", "up", 1)]
