@@ -8,6 +8,7 @@ import streamlit as st
 from console import formatting
 from console.dashboards import charts, search, tables, tiles
 from console.formatting import label
+from console.i18n import N_, _
 from pages import dashboard_drilldowns as drilldowns
 from pages import dashboard_kit as kit
 from pages import dashboard_loaders as loaders
@@ -15,23 +16,26 @@ from pages.components import empty_state, page_header, render_error
 from pages.state import current_caller, get_runtime
 
 TOP, ALL = 20, 500  # campaigns shown first; read (the most a page of the tool holds), so a search sees them all
+# The lists a search finds besides campaigns: the heading over each (English names stay in the widget keys).
+FOUND_HEADINGS = {"Keywords": N_("**Keywords matching “{query}”** ({count})"),
+                  "Product ads": N_("**Product ads matching “{query}”** ({count})")}
 
 runtime = get_runtime()
 caller = current_caller(("manager", "seller"))
-page_header("Ads", "Spend, sales and efficiency of every campaign; alerts with a one-click proposed fix.")
+page_header(_("Ads"), _("Spend, sales and efficiency of every campaign; alerts with a one-click proposed fix."))
 
-f = kit.filters(caller, key="ads", search="Search a campaign, keyword, ASIN or SKU")
+f = kit.filters(caller, key="ads", search=_("Search a campaign, keyword, ASIN or SKU"))
 cols = st.columns(4)
-platform = cols[0].selectbox("Platform", ["All", "amazon", "meta", "google"], key="ads-platform", format_func=label)
-ctype = cols[1].selectbox("Campaign type", ["All", "SP", "SB", "SD"], key="ads-type", format_func=label)
-cstate = cols[2].selectbox("State", ["All", "enabled", "paused", "archived"], key="ads-state", format_func=label)
-rank_by = cols[3].selectbox("Rank campaigns by", ["spend", "sales", "acos", "roas", "orders", "clicks", "ctr", "cvr",
-                                                  "cpc"], key="ads-rank", format_func=formatting.header)
+platform = cols[0].selectbox(_("Platform"), ["All", "amazon", "meta", "google"], key="ads-platform", format_func=label)
+ctype = cols[1].selectbox(_("Campaign type"), ["All", "SP", "SB", "SD"], key="ads-type", format_func=label)
+cstate = cols[2].selectbox(_("State"), ["All", "enabled", "paused", "archived"], key="ads-state", format_func=label)
+rank_by = cols[3].selectbox(_("Rank campaigns by"), ["spend", "sales", "acos", "roas", "orders", "clicks", "ctr",
+                                                     "cvr", "cpc"], key="ads-rank", format_func=formatting.header)
 chosen = {k: (None if v == "All" else v) for k, v in (("platform", platform), ("campaign_type", ctype), ("state", cstate))}
 sites = loaders.sites_of(caller)
 
 try:
-    with st.spinner("Loading the ads dashboard…"):
+    with st.spinner(_("Loading the ads dashboard…")):
         view = loaders.ads_view(caller.user, sites, site=f.site, start=f.period.start, end=f.period.end,
                                 compare=f.compared, rank_by=rank_by, limit=ALL, **chosen)
 except Exception as exc:
@@ -41,12 +45,12 @@ except Exception as exc:
 st.caption(f.caption(view.currency))
 kit.tiles(tiles.ads_tiles(view, lang=kit.lang()))
 if view.daily.empty:
-    empty_state("No ad activity in this range", "Widen the dates, pick another site, or set the platform, type and "
-                "state back to All.")
+    empty_state(_("No ad activity in this range"),
+                _("Widen the dates, pick another site, or set the platform, type and state back to All."))
     st.stop()
 
-trend, table, pacing, platforms, alerts = st.tabs(["Trend", "Campaigns", "Budget pacing", "Platforms", "Alerts"],
-                                                  key="ads-tab", on_change="rerun")
+trend, table, pacing, platforms, alerts = st.tabs([_("Trend"), _("Campaigns"), _("Budget pacing"),
+                                                   _("Platforms"), _("Alerts")], key="ads-tab", on_change="rerun")
 with trend:
     if trend.open:
         st.plotly_chart(charts.ads_trend(view.daily, currency=view.currency, acos_target=view.acos_target),
@@ -57,7 +61,7 @@ with table:
         campaigns, keywords, ads = view.campaigns, None, None
         if f.query:
             try:
-                with st.spinner("Searching keywords, SKUs and ASINs…"):
+                with st.spinner(_("Searching keywords, SKUs and ASINs…")):
                     keywords = search.narrow(loaders.keywords(caller.user, sites, site=f.site, period=f.period),
                                              f.query, ["text"])
                     ads = search.narrow(loaders.product_ads(caller.user, sites, site=f.site), f.query,
@@ -67,13 +71,14 @@ with table:
                 st.stop()
             ids = search.campaigns_matching(f.query, view.campaigns, keywords, ads)
             campaigns = view.campaigns[view.campaigns["id"].isin(ids)]
-            st.caption(f"{len(campaigns)} of {view.total_campaigns} campaigns match “{f.query}” by name, keyword, "
-                       "SKU or ASIN")
+            st.caption(_("{shown} of {total} campaigns match “{query}” by name, keyword, SKU or ASIN").format(
+                shown=len(campaigns), total=view.total_campaigns, query=f.query))
         else:
-            top = len(campaigns) <= TOP or st.toggle(f"All {view.total_campaigns} campaigns", key="ads-all")
+            top = len(campaigns) <= TOP or st.toggle(_("All {total} campaigns").format(total=view.total_campaigns),
+                                                     key="ads-all")
             campaigns = campaigns if top else campaigns.head(TOP)
-            st.caption(f"{'All' if top else f'Top {TOP} of'} {view.total_campaigns} campaigns by "
-                       f"{formatting.header(rank_by)}")
+            ranked = _("All {total} campaigns by {metric}") if top else _("Top {top} of {total} campaigns by {metric}")
+            st.caption(ranked.format(top=TOP, total=view.total_campaigns, metric=formatting.header(rank_by)))
         if campaigns.empty:
             kit.no_match(f.query, "campaigns")
         else:
@@ -84,7 +89,7 @@ with table:
             for heading, found, layout in (("Keywords", keywords, tables.KEYWORD_MATCHES),
                                           ("Product ads", ads, tables.PRODUCT_ADS)):
                 if found is not None and not found.empty:
-                    st.markdown(f"**{heading} matching “{f.query}”** ({len(found)})")
+                    st.markdown(_(FOUND_HEADINGS[heading]).format(query=f.query, count=len(found)))
                     kit.grid(found, layout, currency=view.currency, key=f"ads-found-{heading}")
             drilldowns.campaign(caller, f, campaigns, view.currency)
 
@@ -99,7 +104,7 @@ with platforms:
 
 with alerts:
     if alerts.open:
-        st.caption("The checks keep their own windows (the daily run's), not the range above: each panel says "
-                   "which days its figures cover.")
+        st.caption(_("The checks keep their own windows (the daily run's), not the range above: each panel says "
+                     "which days its figures cover."))
         kit.alert_panels(runtime, caller, f.site, f.today, kinds=("ads", "budgets"), acos_target=view.acos_target,
                          currency=view.currency)

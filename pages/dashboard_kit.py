@@ -24,6 +24,7 @@ from console.dashboards.periods import (
     previous_period,
 )
 from console.dashboards.tiles import Tile
+from console.i18n import N_, _
 from console.i18n import current as reading_language
 from console.reports import alerts
 from console.reports.markdown import COLUMNS
@@ -34,6 +35,9 @@ from pages.state import site_select
 GRID_COLUMNS = {"number": st.column_config.NumberColumn, "text": st.column_config.TextColumn,
                 "date": st.column_config.DateColumn, "datetime": st.column_config.DatetimeColumn}
 LOOKBACK_DAYS = 3 * 365  # how far back a custom range or comparison may start
+# What a search found nothing of, by the kind of list searched (the pages name the kind).
+NO_MATCH = {"campaigns": N_("No campaigns match “{query}”"), "products": N_("No products match “{query}”"),
+            "SKUs": N_("No SKUs match “{query}”")}
 
 
 @dataclass(frozen=True)
@@ -73,24 +77,24 @@ def filters(caller, *, key: str, search: str, site_column: Any = None) -> Filter
     site = site_select(sorted(caller.sites), key=f"{key}-site", where=site_column or top[0])
     now = today(caller, site)
     latest = now - dt.timedelta(days=1)  # today's figures are still coming in
-    label = top[1].selectbox("Date range", [*RANGES, CUSTOM], index=2, key=f"{key}-range")
-    picked = _range_input("From – to", preset(now, "Last 30 days"), key=f"{key}-dates", latest=latest,
+    label = top[1].selectbox(_("Date range"), [*RANGES, CUSTOM], index=2, key=f"{key}-range", format_func=_)
+    picked = _range_input(_("From – to"), preset(now, "Last 30 days"), key=f"{key}-dates", latest=latest,
                           where=top[1]) if label == CUSTOM else ()
     period = chosen_range(now, label, picked)
-    mode = top[2].selectbox("Compare with", list(COMPARISONS), format_func=COMPARISONS.__getitem__,
+    mode = top[2].selectbox(_("Compare with"), list(COMPARISONS), format_func=lambda m: _(COMPARISONS[m]),
                             key=f"{key}-compare")
     custom = None
     if mode == "custom":
         default = previous_period(period) if period else preset(now, "Last 30 days")
-        days = _range_input("Comparison from – to", default, key=f"{key}-compare-dates", latest=latest, where=top[2])
+        days = _range_input(_("Comparison from – to"), default, key=f"{key}-compare-dates", latest=latest, where=top[2])
         custom = Period(min(days), max(days)) if len(days) == 2 else None
-    query = st.text_input("Search", key=f"{key}-search", placeholder=search, icon=":material/search:",
-                          help="Case and accents do not matter: “creme” finds “Crème”.").strip()
+    query = st.text_input(_("Search"), key=f"{key}-search", placeholder=search, icon=":material/search:",
+                          help=_("Case and accents do not matter: “creme” finds “Crème”.")).strip()
     if period is None or (mode == "custom" and custom is None):
-        empty_state("Pick the last day too", "Click the first day of the range, then its last day.")
+        empty_state(_("Pick the last day too"), _("Click the first day of the range, then its last day."))
         st.stop()
     if max(period.days, custom.days if custom else 0) > MAX_DAYS:
-        empty_state(f"A range covers at most {MAX_DAYS} days", "Pick a shorter range.")
+        empty_state(_("A range covers at most {days} days").format(days=MAX_DAYS), _("Pick a shorter range."))
         st.stop()
     return Filters(site, period, mode, comparison_period(period, mode, custom), query, now)
 
@@ -104,7 +108,7 @@ def tiles(items: list[Tile], per_row: int = 5) -> None:
             col.metric(t.label, t.value, help=t.help or None, border=True, **change)
     compared = [t for t in items if t.change is not None]
     if compared and not any(t.delta for t in compared):
-        st.caption("No change to show: the comparison period has no figures. Pick another one under “Compare with”.")
+        st.caption(_("No change to show: the comparison period has no figures. Pick another one under “Compare with”."))
 
 
 def grid(frame: pd.DataFrame, layout: tables.Layout, *, currency: str = "", key: str, more: bool = False,
@@ -117,7 +121,7 @@ def grid(frame: pd.DataFrame, layout: tables.Layout, *, currency: str = "", key:
     config = {}
     for column in columns:
         spec = specs[column]
-        options = spec.kwargs() | ({"label": layout.headers[column]} if column in layout.headers else {})
+        options = spec.kwargs() | ({"label": _(layout.headers[column])} if column in layout.headers else {})
         width = layout.widths.get(column)
         if layout.kinds.get(column) == "money" and spec.column == "text":  # amounts written per row line up right
             options["alignment"] = "right"
@@ -128,19 +132,21 @@ def grid(frame: pd.DataFrame, layout: tables.Layout, *, currency: str = "", key:
 
 def more_columns(key: str, layout: tables.Layout) -> bool:
     """A toggle for a table's secondary columns (named in its help)."""
-    names = ", ".join(layout.header(c) for c in layout.more)
-    return st.toggle("More columns", key=f"{key}-more", help=f"Also show {names}.") if layout.more else False
+    names = ", ".join(_(layout.header(c)) for c in layout.more)
+    return st.toggle(_("More columns"), key=f"{key}-more",
+                     help=_("Also show {columns}.").format(columns=names)) if layout.more else False
 
 
 def download(frame: pd.DataFrame, filename: str, *, key: str, layout: tables.Layout | None = None,
              currency: str | None = None) -> None:
-    st.download_button("Download CSV", tables.csv_bytes(frame, layout, currency=currency), file_name=filename,
+    st.download_button(_("Download CSV"), tables.csv_bytes(frame, layout, currency=currency), file_name=filename,
                        mime="text/csv", key=key, icon=":material/download:")
 
 
 def no_match(query: str, what: str) -> None:
-    empty_state(f"No {what} match “{query}”", "Check the spelling, search a part of the name, SKU or ASIN, or clear "
-                "the search.")
+    """A search found none of `what` (a key of NO_MATCH: campaigns, products, SKUs)."""
+    empty_state(_(NO_MATCH[what]).format(query=query),
+                _("Check the spelling, search a part of the name, SKU or ASIN, or clear the search."))
 
 
 CELLS = {"money": formatting.money, "pct": lambda v, _c: formatting.percent(v), "delta": lambda v, _c: formatting.delta(v),
@@ -159,7 +165,7 @@ def alert_table(frame: pd.DataFrame, kind: str, currency: str) -> pd.DataFrame:
             return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")  # a review's time, to the minute
         return str(value)
 
-    return pd.DataFrame({header: [cell(v, fmt) for v in frame[column]]
+    return pd.DataFrame({_(header): [cell(v, fmt) for v in frame[column]]
                          for column, header, fmt in COLUMNS[kind] if column in frame.columns})
 
 
@@ -170,11 +176,13 @@ def budget_pacing_panel(caller, site: str, currency: str, *, start: dt.date, end
         render_error(exc)
         return
     if view.campaigns.empty:
-        empty_state("No budget pacing data", "Pacing needs hourly spend of campaigns in the range; widen the dates.")
+        empty_state(_("No budget pacing data"),
+                    _("Pacing needs hourly spend of campaigns in the range; widen the dates."))
         return
-    st.caption(f"{view.start_date} .. {view.end_date}: when each budget typically ran out and how much of it was used. "
-               f"Early-exhausted campaigns ask for {formatting.money(view.budget_needed, currency)} more; "
-               f"under-utilised ones could free {formatting.money(view.budget_freed, currency)}.")
+    st.caption(_("{start} .. {end}: when each budget typically ran out and how much of it was used. "
+                 "Early-exhausted campaigns ask for {needed} more; under-utilised ones could free {freed}.").format(
+        start=view.start_date, end=view.end_date, needed=formatting.money(view.budget_needed, currency),
+        freed=formatting.money(view.budget_freed, currency)))
     st.plotly_chart(charts.budget_pacing(view.campaigns, currency=currency, early_hour=view.early_hour), key="ads-pacing")
     grid(view.campaigns, tables.PACING, currency=currency, key="ads-pacing-table",
          more=more_columns("ads-pacing", tables.PACING))
@@ -184,7 +192,7 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
                  currency: str) -> None:
     """One expander per alert kind: its rows, the fix it proposes and a button that files it as one batch."""
     try:
-        with st.spinner("Checking for alerts…"):
+        with st.spinner(_("Checking for alerts…")):
             found = alert_list(caller.user, sites_of(caller), site, today, kinds)
     except Exception as exc:
         render_error(exc)
@@ -192,7 +200,7 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
     for alert in found:
         with st.expander(f"{alert.title} ({len(alert.items)})", expanded=bool(alert.items)):
             if not alert.items:
-                st.caption("Nothing found.")
+                st.caption(_("Nothing found."))
                 continue
             st.dataframe(alert_table(alert.frame(), alert.kind, currency), hide_index=True, width="stretch")
             if alert.window_text:
@@ -200,20 +208,21 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
             if alert.note:
                 st.caption(alert.note)
             if not alert.fix:
-                st.caption("Report only: nothing can be filed for this alert (see the daily report).")
+                st.caption(_("Report only: nothing can be filed for this alert (see the daily report)."))
                 continue
-            st.caption(f"Fix: {alert.fix}.")
+            st.caption(_("Fix: {fix}.").format(fix=alert.fix))
             calls, notes = alerts.plan_fixes(alert.kind, site, alert.items, acos_target=acos_target,
                                              window=alert.window, currency=alert.currency or currency)
             if not calls:
-                st.caption("Nothing to file for these rows: " + "; ".join(notes[:5]) + ("…" if len(notes) > 5 else ""))
+                listed = "; ".join(notes[:5]) + ("…" if len(notes) > 5 else "")
+                st.caption(_("Nothing to file for these rows: {notes}").format(notes=listed))
                 continue
             if not alerts.may_propose_fixes(caller, site):
-                st.caption("Proposing fixes needs the seller or manager role on this site.")
+                st.caption(_("Proposing fixes needs the seller or manager role on this site."))
                 continue
-            if st.button("Propose fix", key=f"fix-{alert.kind}", icon=":material/build:"):
+            if st.button(_("Propose fix"), key=f"fix-{alert.kind}", icon=":material/build:"):
                 try:
-                    with st.spinner("Filing the proposed operations…"):
+                    with st.spinner(_("Filing the proposed operations…")):
                         result = alerts.propose_fixes(runtime, caller, alert.kind, site, alert.items,
                                                       acos_target=acos_target, window=alert.window,
                                                       currency=alert.currency or currency)
@@ -223,26 +232,26 @@ def alert_panels(runtime, caller, site: str, today: dt.date, *, kinds: tuple[str
                 show_fix_result(caller, result)
 
 
-def approvals_link(caller, label: str = "Open Approvals") -> None:
+def approvals_link(caller, label: str | None = None) -> None:
     """A link to the Approvals page for those who have it in their navigation (approvers, admins)."""
     if caller.has("approver"):
-        st.page_link("pages/approvals.py", label=label, icon=":material/pending_actions:")
+        st.page_link("pages/approvals.py", label=label or _("Open Approvals"), icon=":material/pending_actions:")
 
 
 def show_fix_result(caller, result: alerts.FixResult) -> None:
     operations.clear()  # the drill-downs' change history shows what was just filed
     if result.proposed:
-        st.success(f"{result.proposed} operations filed as batch `{result.batch_id}`; an approver decides them on "
-                   "the Approvals page.", icon=":material/task_alt:")
+        st.success(_("{count} operations filed as batch `{batch}`; an approver decides them on the Approvals page.")
+                   .format(count=result.proposed, batch=result.batch_id), icon=":material/task_alt:")
         approvals_link(caller)
     if result.already_waiting:
         ids = ", ".join(f"#{i}" for i in result.already_waiting[:10]) + (" …" if len(result.already_waiting) > 10 else "")
-        st.info(f"{len(result.already_waiting)} of these fixes are already waiting for approval ({ids}); "
-                "they were not filed again.", icon=":material/hourglass_top:")
+        st.info(_("{count} of these fixes are already waiting for approval ({ids}); they were not filed again.")
+                .format(count=len(result.already_waiting), ids=ids), icon=":material/hourglass_top:")
         approvals_link(caller)
     for what, why in result.refused:
-        st.warning(f"Not filed — {what}: {why}", icon=":material/block:")
+        st.warning(_("Not filed — {what}: {why}").format(what=what, why=why), icon=":material/block:")
     for note in result.notes:
         st.caption(note)
     if not result.proposed and not result.refused and not result.already_waiting:
-        st.info("Nothing to file.")
+        st.info(_("Nothing to file."))

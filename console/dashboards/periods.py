@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from console import formatting
+from console.i18n import N_, _, ngettext
 
-RANGES = {"Last 7 days": 7, "Last 14 days": 14, "Last 30 days": 30, "Last 90 days": 90}
-CUSTOM = "Custom range"
+# The labels are also the options' values (compared in code): shown through `_()` (a select box's format_func).
+RANGES = {N_("Last 7 days"): 7, N_("Last 14 days"): 14, N_("Last 30 days"): 30, N_("Last 90 days"): 90}
+CUSTOM = N_("Custom range")
 Comparison = Literal["previous", "last_year", "custom"]
-COMPARISONS: dict[str, str] = {"previous": "Previous period", "last_year": "Same period last year",
-                               "custom": "Custom period"}
+COMPARISONS: dict[str, str] = {"previous": N_("Previous period"), "last_year": N_("Same period last year"),
+                               "custom": N_("Custom period")}
 MAX_DAYS = 366  # the servers bound a range to a year
 
 
@@ -83,9 +85,14 @@ def comparison_period(period: Period, mode: str, custom: Period | None = None) -
 
 def comparison_text(mode: str, compared: Period, *, site: str | None = None, lang: str | None = None) -> str:
     """`vs the previous 30 days (Sep 22 – Oct 21, 2026)` for a caption."""
-    what = {"previous": f"the previous {compared.days} days", "last_year": "the same days last year"}.get(
-        mode, f"{compared.days} days picked")
-    return f"vs {what} ({compared.text(site=site, lang=lang)})"
+    dates = compared.text(site=site, lang=lang)
+    if mode == "previous":
+        text = ngettext("vs the previous {days} day ({dates})", "vs the previous {days} days ({dates})", compared.days)
+    elif mode == "last_year":
+        text = _("vs the same days last year ({dates})")
+    else:
+        text = ngettext("vs {days} day picked ({dates})", "vs {days} days picked ({dates})", compared.days)
+    return text.format(days=compared.days, dates=dates)
 
 
 def week_cut_by(monday: dt.date, start: dt.date, end: dt.date) -> bool:

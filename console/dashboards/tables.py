@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from console import formatting
+from console.i18n import N_, _, current
 
 # Metrics in the order an ad console shows them: what it cost, what it brought, how efficient.
 AD_METRICS = {"spend": "money", "sales": "money", "acos": "ratio", "roas": "multiple", "orders": "count",
@@ -20,7 +21,7 @@ class Layout:
 
     kinds: dict[str, str]
     main: tuple[str, ...]
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # marked with N_(): read them through `header()`
     widths: dict[str, int] = field(default_factory=dict)  # pixels, for the text columns that need room
     per_row_currency: bool = False  # rows of several sites: each amount in its own row's currency, as text
 
@@ -35,29 +36,30 @@ class Layout:
         return [c for c in wanted if c in frame.columns]
 
     def header(self, column: str) -> str:
-        return self.headers.get(column) or formatting.header(column)
+        """The column's header in the reader's language: the layout's own, else the formatting layer's."""
+        return _(self.headers[column]) if column in self.headers else formatting.header(column)
 
 
 CAMPAIGNS = Layout(
     {"name": "text", "state": "label", **AD_METRICS, "platform": "label", "campaign_type": "label",
      "targeting": "label", "daily_budget": "money", **AD_VOLUME},
-    ("name", "state", *AD_METRICS), headers={"name": "Campaign"}, widths={"name": 240})
+    ("name", "state", *AD_METRICS), headers={"name": N_("Campaign")}, widths={"name": 240})
 AD_GROUPS = Layout({"name": "text", "state": "label", "bid": "money", **AD_METRICS, **AD_VOLUME},
                    ("name", "state", "bid", "spend", "sales", "acos", "orders", "cvr", "cpc"),
-                   headers={"name": "Ad group", "bid": "Default bid"}, widths={"name": 220})
+                   headers={"name": N_("Ad group"), "bid": N_("Default bid")}, widths={"name": 220})
 KEYWORDS = Layout({"name": "text", "detail": "label", "state": "label", "bid": "money", **AD_METRICS, **AD_VOLUME},
                   ("name", "detail", "state", "bid", "spend", "sales", "acos", "orders", "cvr", "cpc"),
-                  headers={"name": "Keyword", "detail": "Match"}, widths={"name": 220})
+                  headers={"name": N_("Keyword"), "detail": N_("Match")}, widths={"name": 220})
 SEARCH_TERMS = Layout({"name": "text", **AD_METRICS, **AD_VOLUME},
                       ("name", "spend", "sales", "acos", "orders", "cvr", "cpc", "clicks"),
-                      headers={"name": "Search term"}, widths={"name": 260})
+                      headers={"name": N_("Search term")}, widths={"name": 260})
 KEYWORD_MATCHES = Layout(
     {"text": "text", "match_type": "label", "campaign_name": "text", "state": "label", "bid": "money", **AD_METRICS,
      **AD_VOLUME}, ("text", "match_type", "campaign_name", "state", "bid", "spend", "sales", "acos", "orders"),
     widths={"text": 200, "campaign_name": 220})
 PRODUCT_ADS = Layout({"sku": "text", "asin": "text", "title": "text", "campaign_name": "text", "state": "label",
                       "available": "count"}, ("sku", "asin", "title", "campaign_name", "state", "available"),
-                     headers={"title": "Product"}, widths={"title": 220, "campaign_name": 220, "sku": 150})
+                     headers={"title": N_("Product")}, widths={"title": 220, "campaign_name": 220, "sku": 150})
 PLATFORMS = Layout({"platform": "label", "campaigns": "count", "spend": "money", "sales": "money", "acos": "ratio",
                     "roas": "multiple", "orders": "count", "cpc": "money", **AD_VOLUME},
                    ("platform", "campaigns", "spend", "sales", "acos", "roas", "orders", "cpc"))
@@ -67,22 +69,23 @@ PACING = Layout(
      "suggested_budget": "money", "platform": "label", "state": "label", "days_exhausted": "count"},
     ("campaign_name", "status", "daily_budget", "avg_spend", "utilisation", "typical_ran_out_at",
      "days_exhausted_early", "suggested_budget"),
-    headers={"avg_spend": "Avg spend / day", "typical_ran_out_at": "Ran out at", "days_exhausted_early": "Days out early",
-             "suggested_budget": "Suggested budget"}, widths={"campaign_name": 240})
+    headers={"avg_spend": N_("Avg spend / day"), "typical_ran_out_at": N_("Ran out at"),
+             "days_exhausted_early": N_("Days out early"), "suggested_budget": N_("Suggested budget")}, widths={"campaign_name": 240})
 PRODUCTS = Layout({"title": "text", "category": "text", "revenue": "money", "units": "count",
                    "returned_units": "count", "returns_rate": "ratio"},
                   ("title", "category", "revenue", "units", "returned_units", "returns_rate"),
-                  headers={"title": "Product"}, widths={"title": 280})
+                  headers={"title": N_("Product")}, widths={"title": 280})
 CATEGORIES = Layout({"key": "text", "revenue": "money", "share": "ratio", "units": "count",
                      "week_revenue": "money", "previous_week_revenue": "money", "change": "ratio", "lines": "count"},
                     ("key", "revenue", "share", "units", "week_revenue", "previous_week_revenue", "change"),
-                    headers={"key": "Category", "week_revenue": "Last 7 days", "previous_week_revenue": "7 days before",
-                             "change": "Week over week"}, widths={"key": 200})
+                    headers={"key": N_("Category"), "week_revenue": N_("Last 7 days"),
+                             "previous_week_revenue": N_("7 days before"), "change": N_("Week over week")}, widths={"key": 200})
 SITES = Layout({"site": "text", "revenue": "money", "orders": "count", "units": "count", "aov": "money",
                 "returns_rate": "ratio", "revenue_change": "ratio", "orders_change": "ratio",
                 "returned_units": "count"},
                ("site", "revenue", "orders", "units", "aov", "returns_rate", "revenue_change", "orders_change"),
-               headers={"aov": "AOV", "revenue_change": "Revenue change", "orders_change": "Orders change"}, per_row_currency=True)
+               headers={"aov": N_("AOV"), "revenue_change": N_("Revenue change"), "orders_change": N_("Orders change")},
+               per_row_currency=True)
 INVENTORY = Layout(
     {"sku": "text", "title": "text", "status": "label", "available": "count", "days_of_supply": "decimal", "reorder_quantity": "count",
      "velocity_per_day": "decimal", "sold_7d": "count", "sold_30d": "count", "pace_change": "ratio",
@@ -90,26 +93,27 @@ INVENTORY = Layout(
      "at_risk": "label", "out_of_stock": "label", "live_ads": "count"},
     ("sku", "title", "status", "available", "days_of_supply", "reorder_quantity", "velocity_per_day", "sold_30d",
      "pace_change"),
-    headers={"title": "Product", "velocity_per_day": "Units / day", "reorder_quantity": "Reorder qty",
-             "sold_7d": "Sold 7 d", "sold_30d": "Sold 30 d", "pace_change": "7-day pace",
-             "lead_time_days": "Lead time (days)"},
+    headers={"title": N_("Product"), "velocity_per_day": N_("Units / day"), "reorder_quantity": N_("Reorder qty"),
+             "sold_7d": N_("Sold 7 d"), "sold_30d": N_("Sold 30 d"), "pace_change": N_("7-day pace"),
+             "lead_time_days": N_("Lead time (days)")},
     widths={"sku": 140, "title": 250})
 OUT_OF_STOCK = Layout({"sku": "text", "title": "text", "available": "count", "inbound": "count", "live_ads": "count"},
                       ("sku", "title", "available", "inbound", "live_ads"), widths={"sku": 150, "title": 280})
 VARIANTS = Layout({"sku": "text", "asin": "text", "option": "text", "price": "money", "status": "label"},
-                  ("sku", "asin", "option", "price", "status"), headers={"option": "Variant"},
+                  ("sku", "asin", "option", "price", "status"), headers={"option": N_("Variant")},
                   widths={"sku": 150, "option": 200})
 HISTORY = Layout({"when": "datetime", "change": "text", "target": "text", "status": "label", "by": "text",
                   "id": "count"}, ("when", "change", "target", "status", "by"),
-                 headers={"when": "Proposed", "id": "Operation"}, widths={"change": 260, "target": 260})
+                 headers={"when": N_("Proposed"), "by": N_("Proposer"), "id": N_("Operation")},
+                 widths={"change": 260, "target": 260})
 
 # Stored codes the formatting layer's word list does not carry yet.
-MORE_LABELS = {"auto": "Auto", "manual": "Manual"}
+MORE_LABELS = {"auto": N_("Auto"), "manual": N_("Manual")}
 
 
 def word(value: object) -> str:
     """A stored code as a word (formatting.label, with the dashboards' own codes)."""
-    return MORE_LABELS[value] if isinstance(value, str) and value in MORE_LABELS else formatting.label(value)
+    return _(MORE_LABELS[value]) if isinstance(value, str) and value in MORE_LABELS else formatting.label(value)
 
 
 def readable(frame: pd.DataFrame, table: Layout) -> pd.DataFrame:
@@ -121,7 +125,8 @@ def readable(frame: pd.DataFrame, table: Layout) -> pd.DataFrame:
         if kind == "label":
             out[column] = [word(v) for v in out[column]]
         elif kind == "money" and table.per_row_currency and "currency" in out:
-            out[column] = [formatting.money(v, c) for v, c in zip(out[column], out["currency"], strict=True)]
+            out[column] = [formatting.money(v, c, lang=current())
+                           for v, c in zip(out[column], out["currency"], strict=True)]
     return out
 
 

@@ -8,20 +8,23 @@ from typing import Any
 from console import formatting
 from console.dashboards.data import AdsView, InventoryView, SalesView
 from console.dashboards.periods import Period
+from console.i18n import N_, _
 
-# Metric, label and kind (formatting.tile) of each dashboard's tiles, in the order they are shown.
-ADS = (("spend", "Spend", "money"), ("sales", "Sales", "money"), ("acos", "ACOS", "ratio"),
+# Metric, label and kind (formatting.tile) of each dashboard's tiles, in the order they are shown. The labels are
+# marked with N_() and translated when the tiles are made; acronyms (ACOS, CTR…) read the same in every language.
+ADS = (("spend", N_("Spend"), "money"), ("sales", N_("Sales"), "money"), ("acos", "ACOS", "ratio"),
        ("roas", "ROAS", "multiple"), ("tacos", "TACoS", "ratio"), ("ctr", "CTR", "ratio2"), ("cvr", "CVR", "ratio"),
-       ("cpc", "CPC", "money"), ("orders", "Orders", "count"))
-SALES = (("revenue", "Revenue", "money"), ("orders", "Orders", "count"), ("units", "Units", "count"),
-         ("aov", "AOV", "money"), ("returns_rate", "Returns rate", "ratio"))
-INVENTORY = (("skus", "SKUs", "count"), ("units_on_hand", "Units on hand", "count"), ("at_risk", "At risk", "count"),
-             ("out_of_stock", "Out of stock", "count"), ("out_of_stock_with_live_ads", "OOS with live ads", "count"),
-             ("reorder_units", "Units to reorder", "count"), ("units_sold_30d", "Units sold, 30 days", "count"))
-SKU = (("available", "Available", "count"), ("days_of_supply", "Days of supply", "days"),
-       ("velocity_per_day", "Units / day", "decimal"), ("reorder_quantity", "Reorder qty", "count"),
-       ("sold_7d", "Sold 7 days", "count"), ("sold_30d", "Sold 30 days", "count"), ("pace_change", "7-day pace", "pace"),
-       ("inbound", "Inbound", "count"))
+       ("cpc", "CPC", "money"), ("orders", N_("Orders"), "count"))
+SALES = (("revenue", N_("Revenue"), "money"), ("orders", N_("Orders"), "count"), ("units", N_("Units"), "count"),
+         ("aov", N_("AOV"), "money"), ("returns_rate", N_("Returns rate"), "ratio"))
+INVENTORY = (("skus", N_("SKUs"), "count"), ("units_on_hand", N_("Units on hand"), "count"),
+             ("at_risk", N_("At risk"), "count"), ("out_of_stock", N_("Out of stock"), "count"),
+             ("out_of_stock_with_live_ads", N_("OOS with live ads"), "count"),
+             ("reorder_units", N_("Units to reorder"), "count"), ("units_sold_30d", N_("Units sold, 30 days"), "count"))
+SKU = (("available", N_("Available"), "count"), ("days_of_supply", N_("Days of supply"), "days"),
+       ("velocity_per_day", N_("Units / day"), "decimal"), ("reorder_quantity", N_("Reorder qty"), "count"),
+       ("sold_7d", N_("Sold 7 days"), "count"), ("sold_30d", N_("Sold 30 days"), "count"),
+       ("pace_change", N_("7-day pace"), "pace"), ("inbound", N_("Inbound"), "count"))
 
 
 @dataclass(frozen=True)
@@ -58,19 +61,21 @@ def tiles_of(spec: tuple[tuple[str, str, str], ...], now: dict[str, Any], before
              lang: str | None = None) -> list[Tile]:
     """One tile per metric of `spec`; with `before`, each one's change and what it was then in the tooltip."""
     where = {"site": site, "lang": lang}
-    when = compared_to.text(**where) if compared_to else "the comparison period"
+    when = compared_to.text(**where) if compared_to else _("the comparison period")
     shown = []
-    for metric, label, kind in spec:
+    for metric, name, kind in spec:
+        label = _(name)
         short, full = written(now.get(metric), kind, currency=currency, where=where)
         if before is None:
             shown.append(Tile(label, short, full, None, full if short != full else ""))
             continue
         change = formatting.change(metric, now.get(metric), before.get(metric), **where)
         if change.direction == "none":
-            note = f"nothing to compare with in {when}"
+            note = _("nothing to compare with in {period}").format(period=when)
         else:
             then = written(before.get(metric), kind, currency=currency, where=where)[1]
-            note = f"{when}: {then} · {change.text} ({change.description})"
+            note = _("{period}: {then} · {change} ({meaning})").format(period=when, then=then, change=change.text,
+                                                                     meaning=change.description)
         shown.append(Tile(label, short, full, change, f"{full} · {note}"))
     return shown
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from console.formatting.numbers import NONE, LocaleLike, finite, percent, points
+from console.i18n import N_, _
 
 # Metrics that are themselves ratios: their change is a difference in points (ACOS 30% → 39.7% is +9.7 pp),
 # since a relative change of a ratio ("ACOS +32%") is routinely misread as points.
@@ -21,7 +22,7 @@ Direction = Literal["up", "down", "flat", "none"]
 Tone = Literal["good", "bad", "neutral"]
 TONE_COLOURS = {"good": "green", "bad": "red", "neutral": "gray"}
 ARROWS = {"up": "up", "down": "down", "flat": "off", "none": "off"}
-DESCRIPTIONS = {"relative": "relative change", "points": "change in percentage points"}
+DESCRIPTIONS = {"relative": N_("relative change"), "points": N_("change in percentage points")}
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Change:
     @property
     def description(self) -> str:
         """What the number means, for a tooltip or `delta_description`."""
-        return DESCRIPTIONS[self.kind]
+        return _(DESCRIPTIONS[self.kind])
 
     def metric_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for a metric tile: the text, a colour by tone and an arrow by direction (none at zero)."""

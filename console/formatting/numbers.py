@@ -22,6 +22,7 @@ from babel.numbers import (
 )
 
 from console.formatting.locales import reading_locale, site_currency, ui_language
+from console.i18n import current
 
 NONE = "—"  # what an undefined value reads as (ACOS with no sales, a missing cell)
 # Kept for callers that label chart axes with a bare symbol.
@@ -29,7 +30,8 @@ CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "JPY": "¥", "GBP": "£", "CNY": "
 ZERO_DECIMAL = {"JPY"}
 # A tile shows about this many characters before the browser cuts it off.
 TILE_CHARS = 9
-# Percentage points are a unit CLDR does not carry, so its word lives here with the UI languages.
+# Percentage points are a unit CLDR does not carry, so its word lives here with the UI languages (without `lang=`,
+# the language of the run: console.i18n.current()).
 POINTS_UNIT = {"en": "{} pp", "zh": "{}个百分点"}
 LocaleLike = str | Locale | None
 
@@ -142,7 +144,7 @@ def points(difference: Any, digits: int = 1, *, site: str | None = None, lang: s
     if figure is None:
         return NONE
     text = number(figure * 100, digits, site=site, lang=lang, locale=locale, signed=signed)
-    return POINTS_UNIT[ui_language(lang) or "en"].format(text)
+    return POINTS_UNIT[ui_language(lang) or ui_language(current()) or "en"].format(text)
 
 
 def multiple(value: Any, digits: int = 2, *, site: str | None = None, lang: str | None = None,
