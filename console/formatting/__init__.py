@@ -48,7 +48,19 @@ from console.formatting.numbers import (
     points,
     tile,
 )
-from console.formatting.tables import KINDS, ColumnSpec, column_spec, column_specs, csv_frame, display_frame
+
+# The table helpers need pandas (a quarter of a second to import): loaded on first use, so a command that formats a
+# number or two starts without it.
+_TABLES = frozenset({"KINDS", "ColumnSpec", "column_spec", "column_specs", "csv_frame", "display_frame"})
+
+
+def __getattr__(name: str):
+    if name in _TABLES:
+        from console.formatting import tables
+
+        return getattr(tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CURRENCY_SYMBOLS", "KINDS", "LABELS", "LANG_LOCALES", "LOWER_IS_BETTER", "NONE", "RATIO_METRICS",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import decimal
 import math
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pandas as pd
 from babel import Locale
 from babel.numbers import (
     NumberPattern,
@@ -49,7 +49,14 @@ def finite(value: Any) -> float | None:
 
 def missing(value: Any) -> bool:
     """True for None, NaN and pandas' missing markers (NA, NaT); False for any container or text."""
-    return value is None or (not isinstance(value, str | list | dict | tuple | set) and bool(pd.isna(value)))
+    if value is None:
+        return True
+    if isinstance(value, str | list | dict | tuple | set):
+        return False
+    if isinstance(value, float):  # numpy's float64 too
+        return math.isnan(value)
+    pandas = sys.modules.get("pandas")  # a pandas marker can only exist once pandas is imported
+    return pandas is not None and bool(pandas.isna(value))
 
 
 @contextmanager
