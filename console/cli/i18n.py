@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MAPPING = ROOT / "babel.cfg"
 TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
 SEARCHED = frozenset({"pages", "console"})  # besides app.py at the top: the only folders with texts people read
+# Single files elsewhere whose N_() texts the console shows (the bridge marks them; it never translates).
+ALSO_SEARCHED = frozenset({"mcp_bridge/catalog/site_limits.py"})
 KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}
 COMMENT_TAGS = ("Translators:",)
 PROJECT = "operator-console"
@@ -38,7 +40,10 @@ def extract(root: Path = ROOT) -> Catalog:
         method_map, options_map = parse_mapping_cfg(mapping, str(MAPPING))
 
     def searched(path: str) -> bool:
-        parts = Path(path).relative_to(root).parts
+        relative = Path(path).relative_to(root)
+        if relative.as_posix() in ALSO_SEARCHED or any(f.startswith(f"{relative.as_posix()}/") for f in ALSO_SEARCHED):
+            return True
+        parts = relative.parts
         return parts[0] in SEARCHED and not any(p.startswith((".", "_")) for p in parts)
 
     template = Catalog(project=PROJECT, charset="utf-8", fuzzy=False)

@@ -10,23 +10,27 @@ from typing import Any
 
 import pandas as pd
 
+from console.i18n import N_, _
 from console.reports import fix_evidence
 from mcp_bridge.errors import PermissionDenied
 from mcp_bridge.types import Caller, Source
 
-# kind → (panel title, what the fix does; empty when the alert is report-only)
+# kind → (panel title, what the fix does; empty when the alert is report-only). Marked for translation: shown
+# through `_()` (Alert.title, Alert.fix), in the reader's language.
 KINDS: dict[str, tuple[str, str]] = {
-    "sales_anomaly": ("Sales anomaly", ""),
-    "acos_over_target": ("ACOS over target", "Lower each bid towards the target ACOS (at most −50%)"),
-    "budget_exhausted": ("Budget exhausted early", "Raise the budget 25%, moved from under-utilised campaigns when there are any"),
-    "wasted_spend": ("Wasted spend", "Pause keywords without orders; cut the bid 50% where ACOS is over 100%"),
-    "harvest": ("Harvestable search terms", "Add as exact keyword (an ASIN as product target) at 1.2× average CPC in the "
-                                            "manual campaign advertising the same SKUs, and negative exact in the auto "
-                                            "campaign; without such a campaign, create it first"),
-    "stock_out_risk": ("Stock-out risk", "Place the suggested reorder: add it to the SKU's inbound units"),
-    "oos_live_ads": ("Out of stock with live ads", "Pause the SKU's product ads"),
-    "low_star_reviews": ("Low-star reviews", "Pause the ads of a product with several low-star reviews until the "
-                                             "complaints are checked"),
+    "sales_anomaly": (N_("Sales anomaly"), ""),
+    "acos_over_target": (N_("ACOS over target"), N_("Lower each bid towards the target ACOS (at most −50%)")),
+    "budget_exhausted": (N_("Budget exhausted early"),
+                         N_("Raise the budget 25%, moved from under-utilised campaigns when there are any")),
+    "wasted_spend": (N_("Wasted spend"), N_("Pause keywords without orders; cut the bid 50% where ACOS is over 100%")),
+    "harvest": (N_("Harvestable search terms"), N_("Add as exact keyword (an ASIN as product target) at 1.2× average "
+                                                   "CPC in the manual campaign advertising the same SKUs, and negative "
+                                                   "exact in the auto campaign; without such a campaign, create it "
+                                                   "first")),
+    "stock_out_risk": (N_("Stock-out risk"), N_("Place the suggested reorder: add it to the SKU's inbound units")),
+    "oos_live_ads": (N_("Out of stock with live ads"), N_("Pause the SKU's product ads")),
+    "low_star_reviews": (N_("Low-star reviews"), N_("Pause the ads of a product with several low-star reviews until "
+                                                    "the complaints are checked")),
 }
 WASTED_ACTIONS = ("auto", "pause", "cut_bid", "negative")
 BUDGET_RAISE = 0.25
@@ -52,22 +56,23 @@ class Alert:
 
     @property
     def title(self) -> str:
-        return KINDS[self.kind][0]
+        return _(KINDS[self.kind][0])
 
     @property
     def fix(self) -> str:
-        return KINDS[self.kind][1]
+        fix = KINDS[self.kind][1]
+        return _(fix) if fix else ""
 
     @property
     def window_text(self) -> str:
         """Which days the panel's figures cover, for its caption and the report."""
         if not self.window:
             return ""
-        text = f"Figures over {fix_evidence.window_text(self.window)}: this check's own window"
         if self.savings_window:
-            text += (f"; saves / day averages {fix_evidence.window_text(self.savings_window)}, the projection the "
-                     "approval card shows")
-        return text + "."
+            return _("Figures over {window}: this check's own window; saves / day averages {savings}, the projection "
+                     "the approval card shows.").format(window=fix_evidence.window_text(self.window),
+                                                        savings=fix_evidence.window_text(self.savings_window))
+        return _("Figures over {window}: this check's own window.").format(window=fix_evidence.window_text(self.window))
 
     @property
     def fixable(self) -> bool:
@@ -143,7 +148,7 @@ def plan_fixes(kind: str, site: str, items: list[dict[str, Any]], *, action: str
             target = _num(it, "acos_target", "target", default=acos_target)
             acos, bid = _num(it, "acos"), _num(it, "bid")
             if target is None or acos is None or bid is None:
-                notes.append(f"keyword {it.get('keyword_id')}: no ACOS, bid or target to work from")
+                notes.append(_("keyword {id}: no ACOS, bid or target to work from").format(id=it.get("keyword_id")))
                 continue
             new = lowered_bid(bid, acos, target)
             calls.append(FixCall("ads__update_bid", {"site": site, "keyword_id": int(it["keyword_id"]), "bid": new},
@@ -210,7 +215,8 @@ def plan_fixes(kind: str, site: str, items: list[dict[str, Any]], *, action: str
         for it in items:
             quantity = int(_num(it, "reorder_quantity", default=0))
             if quantity <= 0:
-                notes.append(f"{it['sku']}: {_days(it)}, but inbound stock already covers the lead time")
+                notes.append(_("{sku}: {supply}, but inbound stock already covers the lead time").format(
+                    sku=it["sku"], supply=_days(it, translated=True)))
                 continue
             why = f"reorder {quantity} × {it['sku']} ({_days(it)}, lead time {int(_num(it, 'lead_time_days', default=0))} d)"
             calls.append(FixCall("commerce__update_inventory",
@@ -225,15 +231,17 @@ def plan_fixes(kind: str, site: str, items: list[dict[str, Any]], *, action: str
             seen.add(product)
             title = it.get("product_title") or f"product {product}"
             if n < REPEATED_LOW_STARS:
-                notes.append(f"'{title}': one low-star review; read it and reply, nothing to pause")
+                notes.append(_("'{title}': one low-star review; read it and reply, nothing to pause").format(
+                    title=it.get("product_title") or _("product {id}").format(id=product)))
             elif not it.get("live_ad_skus"):
-                notes.append(f"'{title}': {n} low-star reviews, but no ads of it are running")
+                notes.append(_("'{title}': {count} low-star reviews, but no ads of it are running").format(
+                    title=it.get("product_title") or _("product {id}").format(id=product), count=n))
             for sku in it.get("live_ad_skus") or []:
                 calls.append(FixCall("ads__pause_product_ads", {"site": site, "sku": sku},
                                      f"{n} low-star reviews of '{title}' in 3 days: pause SKU {sku}'s ads until the "
                                      "complaints are checked", evidence(it)))
     elif kind in KINDS:
-        notes.append(f"{KINDS[kind][0]} is reported only; there is nothing to file")
+        notes.append(_("{alert} is reported only; there is nothing to file").format(alert=_(KINDS[kind][0])))
     else:
         raise ValueError(f"unknown alert kind {kind!r}; one of {', '.join(KINDS)}")
     return calls, notes
@@ -292,8 +300,9 @@ def _plan_harvest(site: str, items: list[dict[str, Any]], calls: list[FixCall], 
         skus, budget = first.get("source_skus"), first.get("campaign_daily_budget")
         quoted = ", ".join(f"'{t['search_term']}'" for t in terms[:3]) + (" …" if len(terms) > 3 else "")
         if not skus or not budget:
-            notes.append(f"{quoted}: no manual campaign advertises the products of '{name}', and it advertises no SKUs "
-                         "to build one from; create a manual campaign for them first")
+            notes.append(_("{terms}: no manual campaign advertises the products of '{campaign}', and it advertises no "
+                           "SKUs to build one from; create a manual campaign for them first").format(
+                terms=quoted, campaign=first.get("campaign_name") or _("campaign {id}").format(id=campaign_id)))
             continue
         new_name = manual_name(name)
         default_bid = round(max(MIN_BID, *(_num(t, "avg_cpc", "cpc", default=0) * HARVEST_BID_FACTOR for t in terms)), 2)
@@ -305,13 +314,21 @@ def _plan_harvest(site: str, items: list[dict[str, Any]], calls: list[FixCall], 
                              f"SKUs; create '{new_name}' (budget {new_budget:.2f}, half the auto campaign's) with ad "
                              f"group '{HARVEST_GROUP}' advertising {', '.join(skus)}",
                              fix_evidence.of_terms(terms, span=window, currency=currency)))
-        notes.append(f"{quoted}: no manual campaign advertises the SKUs of '{name}'; proposed creating '{new_name}' "
-                     "first: the keywords follow once it exists (the next run finds it)")
+        notes.append(_("{terms}: no manual campaign advertises the SKUs of '{campaign}'; proposed creating "
+                       "'{new_campaign}' first: the keywords follow once it exists (the next run finds it)").format(
+            terms=quoted, campaign=first.get("campaign_name") or _("campaign {id}").format(id=campaign_id),
+            new_campaign=new_name))
 
 
-def _days(it: dict[str, Any]) -> str:
+def _days(it: dict[str, Any], *, translated: bool = False) -> str:
+    """How long the stock lasts: English in a fix's reason (kept with the operation), translated in a note."""
+    tr = _ if translated else str
     days = it.get("days_of_supply")
-    return "out of stock" if it.get("out_of_stock") else ("no sales" if days is None else f"{float(days):.1f} days of supply")
+    if it.get("out_of_stock"):
+        return tr(N_("out of stock"))
+    if days is None:
+        return tr(N_("no sales"))
+    return tr(N_("{days} days of supply")).format(days=f"{float(days):.1f}")
 
 
 def new_batch_id(prefix: str = "fix") -> str:

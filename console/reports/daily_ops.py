@@ -13,6 +13,7 @@ from typing import Any
 from console.dashboards import data as dashboards
 from console.errors import ConsoleError
 from console.formatting import count, date_text
+from console.i18n import N_, _
 from console.reports.alerts import REPEATED_LOW_STARS, Alert, FixResult, file_calls, new_batch_id, plan_fixes
 from console.reports.fix_evidence import window as span
 from console.reports.markdown import LANG, SiteFindings, claude_summary, daily_markdown, summary_counts
@@ -58,10 +59,12 @@ def check_sales(bridge: Any, caller: Caller, site: str, w: Window, ref: str | No
     """Days of the last week and categories whose revenue moved past the threshold week over week."""
     data = read_check(bridge, caller, "analytics__get_sales_dashboard",
                  {"site": site, "start_date": w.start(WINDOW_DAYS), "end_date": w.end, "top_n": 3}, ref)
-    items = [{"what": f"{date_text(p['period'], lang=LANG)} (day)", "period": p["period"], "revenue": p["revenue"],
+    items = [{"what": _("{date} (day)").format(date=date_text(p["period"], lang=LANG)), "period": p["period"],
+              "revenue": p["revenue"],
               "week_ago": p["revenue"] / (1 + p["change"]) if p["change"] not in (None, -1) else None,
               "change": p["change"]} for p in data["anomalies"]]
-    items += [{"what": f"{c['key']} (category, last 7 days)", "period": c["key"], "revenue": c["week_revenue"],
+    items += [{"what": _("{category} (category, last 7 days)").format(category=c["key"]), "period": c["key"],
+               "revenue": c["week_revenue"],
                "week_ago": c["previous_week_revenue"], "change": c["change"]} for c in data["category_anomalies"]]
     return Alert("sales_anomaly", site, items, window=span(data.get("start_date"), data.get("end_date")),
                  currency=data.get("currency", "")), data
@@ -132,7 +135,8 @@ def check_inventory(bridge: Any, caller: Caller, site: str, ref: str | None) -> 
             "currency": data.get("currency", "")}
     # The most urgent reorders, like every other check's rows: a daily batch an approver can read.
     return [Alert("stock_out_risk", site, at_risk[:LIMIT],
-                  note=f"…and {count(more, lang=LANG)} more SKUs at risk: see the Inventory page" if more > 0 else "", **seen),
+                  note=_("…and {count} more SKUs at risk: see the Inventory page").format(count=count(more, lang=LANG))
+                  if more > 0 else "", **seen),
             Alert("oos_live_ads", site, [it for it in at_risk if it["out_of_stock"] and it["live_ads"] > 0], **seen)]
 
 
@@ -187,22 +191,23 @@ def collect_site(bridge: Any, caller: Caller, site: str, *, today: dt.date, ref:
         wasted_ids.update(k["keyword_id"] for k in alert.items)
         return [alert]
 
-    # One failing check is reported in the findings; the others still run.
+    # One failing check is reported in the findings; the others still run. Names: English in the log, translated
+    # in the report.
     checks = [
-        ("sales", lambda: [check_sales(bridge, caller, site, w, ref)[0]]),
-        ("wasted spend", wasted),
+        (N_("sales"), lambda: [check_sales(bridge, caller, site, w, ref)[0]]),
+        (N_("wasted spend"), wasted),
         ("ACOS", lambda: [check_acos(bridge, caller, site, w, ref, acos_target=ads["acos_target"], skip=wasted_ids)]),
-        ("harvest", lambda: [check_harvest(bridge, caller, site, w, ref)]),
-        ("budgets", lambda: [check_budgets(bridge, caller, site, w, ref)]),
-        ("inventory", lambda: check_inventory(bridge, caller, site, ref)),
-        ("reviews", lambda: [check_reviews(bridge, caller, site, w, ref)]),
+        (N_("harvest"), lambda: [check_harvest(bridge, caller, site, w, ref)]),
+        (N_("budgets"), lambda: [check_budgets(bridge, caller, site, w, ref)]),
+        (N_("inventory"), lambda: check_inventory(bridge, caller, site, ref)),
+        (N_("reviews"), lambda: [check_reviews(bridge, caller, site, w, ref)]),
     ]
     for name, check in checks:
         try:
             findings.alerts += check()
         except ConsoleError as exc:
             log.warning("daily-ops %s check on %s failed: %s", name, site, exc)
-            findings.errors.append(f"{name} check: {exc}")
+            findings.errors.append(_("{check} check: {error}").format(check=_(name), error=exc))
     return findings
 
 
@@ -251,9 +256,9 @@ def run_daily_ops(runtime: Any, caller: Caller, *, sites: list[str] | None = Non
         today = today or dashboards.server_today(bridge, caller, sites[0])
         findings = []
         for i, site in enumerate(sites):
-            notify(i / (len(sites) + 1), f"checking {site.upper()}")
+            notify(i / (len(sites) + 1), _("checking {site}").format(site=site.upper()))
             findings.append(collect_site(bridge, caller, site, today=today, ref=run.id))
-        notify(len(sites) / (len(sites) + 1), "filing proposed fixes")
+        notify(len(sites) / (len(sites) + 1), _("filing proposed fixes"))
         fixes = propose_all(bridge, caller, findings, batch_id=new_batch_id("daily"), ref=run.id) if propose else None
         draft = daily_markdown(findings, fixes, run_id=run.id, user=caller.user, today=today)
         summary = claude_summary(runtime.settings, draft)
@@ -264,7 +269,7 @@ def run_daily_ops(runtime: Any, caller: Caller, *, sites: list[str] | None = Non
         batch = fixes.batch_id if fixes and fixes.proposed else None
         run = runs.finish(run.id, summary=counts, markdown=markdown, batch_id=batch)
         path = write_report(output_dir, run) if output_dir else None
-        notify(1.0, "done")
+        notify(1.0, _("done"))
         return DailyOpsResult(run=run, findings=findings, fixes=fixes, path=path)
     except Exception as exc:
         runs.fail(run.id, f"{type(exc).__name__}: {exc}")

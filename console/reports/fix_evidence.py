@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from console.formatting import count, date_range, hour_text, money, number, percent
+from console.i18n import _
 
 AD_METRICS = ("impressions", "clicks", "spend", "orders", "sales", "acos", "cpc", "ctr", "cvr")
 LANG = "en"  # the rule's words are English: its numbers are written in English symbols, amounts in the site's currency
@@ -26,8 +27,11 @@ def window(start: dt.date | str | None, end: dt.date | str | None) -> dict[str, 
 
 
 def window_text(span: dict[str, Any] | None) -> str:
-    """`Nov 6 – 19, 2026 (14 days)`; empty when there is no window."""
-    return "" if not span else f"{date_range(span['start'], span['end'], lang=LANG)} ({count(span['days'], lang=LANG)} days)"
+    """`Nov 6 – 19, 2026 (14 days)`, in the reader's language (an alert panel's caption); empty without a window."""
+    if not span:
+        return ""
+    return _("{dates} ({days} days)").format(dates=date_range(span["start"], span["end"], lang=LANG),
+                                             days=count(span["days"], lang=LANG))
 
 
 def _ratio(numerator: Any, denominator: Any) -> float | None:

@@ -23,33 +23,38 @@ from console.formatting import (
     number,
     percent,
 )
+from console.i18n import N_, _
 from console.reports.alerts import KINDS, Alert, FixResult
 from console.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_ROWS = 15
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")  # a timestamp cell shows its day
-LANG = "en"  # reports are written in English: numbers in its symbols, amounts in each site's currency
+LANG = "en"  # numbers in English symbols, amounts in each site's currency; the words are the reader's language
 
 # kind → columns: (item key, header, format); format ∈ money | pct | delta | int | multiple | label | text | days | hour
+# Headers are marked for translation: show them through `_()`.
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
-    "sales_anomaly": [("what", "What", "text"), ("revenue", "Revenue", "money"), ("week_ago", "A week earlier", "money"),
-                      ("change", "Change", "delta")],
-    "acos_over_target": [("text", "Keyword", "text"), ("campaign_name", "Campaign", "text"), ("spend", "Spend", "money"),
-                         ("sales", "Sales", "money"), ("acos", "ACOS", "pct"), ("bid", "Bid", "money")],
-    "budget_exhausted": [("campaign_name", "Campaign", "text"), ("role", "Finding", "label"),
-                         ("daily_budget", "Budget", "money"), ("exhausted_hour", "Ran out at", "hour"),
-                         ("utilisation", "Utilisation", "pct")],
-    "wasted_spend": [("text", "Keyword", "text"), ("campaign_name", "Campaign", "text"), ("spend", "Spend", "money"),
-                     ("orders", "Orders", "int"), ("acos", "ACOS", "pct"), ("daily_savings", "Saves / day", "money")],
-    "harvest": [("search_term", "Search term", "text"), ("campaign_name", "Auto campaign", "text"),
-                ("orders", "Orders", "int"), ("cvr", "CVR", "pct"), ("avg_cpc", "Avg CPC", "money"),
-                ("target_ad_group_name", "Into ad group", "text")],
-    "stock_out_risk": [("sku", "SKU", "text"), ("title", "Product", "text"), ("available", "Available", "int"),
-                       ("days_of_supply", "Days of supply", "days"), ("reorder_quantity", "Reorder", "int")],
-    "oos_live_ads": [("sku", "SKU", "text"), ("title", "Product", "text"), ("live_ads", "Live ads", "int")],
-    "low_star_reviews": [("rating", "Stars", "int"), ("product_title", "Product", "text"), ("title", "Review", "text"),
-                         ("created_at", "Date", "text"), ("low_star_reviews_of_product", "Low-star reviews of it", "int")],
+    "sales_anomaly": [("what", N_("What"), "text"), ("revenue", N_("Revenue"), "money"),
+                      ("week_ago", N_("A week earlier"), "money"), ("change", N_("Change"), "delta")],
+    "acos_over_target": [("text", N_("Keyword"), "text"), ("campaign_name", N_("Campaign"), "text"),
+                         ("spend", N_("Spend"), "money"), ("sales", N_("Sales"), "money"), ("acos", "ACOS", "pct"),
+                         ("bid", N_("Bid"), "money")],
+    "budget_exhausted": [("campaign_name", N_("Campaign"), "text"), ("role", N_("Finding"), "label"),
+                         ("daily_budget", N_("Budget"), "money"), ("exhausted_hour", N_("Ran out at"), "hour"),
+                         ("utilisation", N_("Utilisation"), "pct")],
+    "wasted_spend": [("text", N_("Keyword"), "text"), ("campaign_name", N_("Campaign"), "text"),
+                     ("spend", N_("Spend"), "money"), ("orders", N_("Orders"), "int"), ("acos", "ACOS", "pct"),
+                     ("daily_savings", N_("Saves / day"), "money")],
+    "harvest": [("search_term", N_("Search term"), "text"), ("campaign_name", N_("Auto campaign"), "text"),
+                ("orders", N_("Orders"), "int"), ("cvr", "CVR", "pct"), ("avg_cpc", N_("Avg CPC"), "money"),
+                ("target_ad_group_name", N_("Into ad group"), "text")],
+    "stock_out_risk": [("sku", "SKU", "text"), ("title", N_("Product"), "text"), ("available", N_("Available"), "int"),
+                       ("days_of_supply", N_("Days of supply"), "days"), ("reorder_quantity", N_("Reorder"), "int")],
+    "oos_live_ads": [("sku", "SKU", "text"), ("title", N_("Product"), "text"), ("live_ads", N_("Live ads"), "int")],
+    "low_star_reviews": [("rating", N_("Stars"), "int"), ("product_title", N_("Product"), "text"),
+                         ("title", N_("Review"), "text"), ("created_at", N_("Date"), "text"),
+                         ("low_star_reviews_of_product", N_("Low-star reviews of it"), "int")],
 }
 
 
@@ -72,9 +77,9 @@ def cell(value: Any, fmt: str, currency: str) -> str:
 
 def md_table(items: list[dict[str, Any]], columns: list[tuple[str, str, str]], currency: str, *, limit: int = MAX_ROWS) -> str:
     """A Markdown table of the first `limit` rows, saying how many more there are."""
-    head = "| " + " | ".join(h for _, h, _ in columns) + " |\n|" + "---|" * len(columns)
-    rows = ["| " + " | ".join(cell(it.get(k), f, currency) for k, _, f in columns) + " |" for it in items[:limit]]
-    more = f"\n\n…and {len(items) - limit} more." if len(items) > limit else ""
+    head = "| " + " | ".join(_(h) for _k, h, _f in columns) + " |\n|" + "---|" * len(columns)
+    rows = ["| " + " | ".join(cell(it.get(k), f, currency) for k, _h, f in columns) + " |" for it in items[:limit]]
+    more = "\n\n" + _("…and {count} more.").format(count=len(items) - limit) if len(items) > limit else ""
     return "\n".join([head, *rows]) + more
 
 
@@ -110,13 +115,19 @@ def template_summary(findings: list[SiteFindings], fixes: FixResult | None) -> s
         n = counts[kind]
         if n:
             where = ", ".join(f.site.upper() for f in findings if f.alert(kind).items)
-            lines.append(f"- **{title}**: {n} ({where})" + (" — fix proposed" if fix and fixes and fixes.proposed else ""))
+            line = (_("**{alert}**: {count} ({sites}) — fix proposed") if fix and fixes and fixes.proposed
+                    else _("**{alert}**: {count} ({sites})"))
+            lines.append("- " + line.format(alert=_(title), count=n, sites=where))
     if not lines:
-        lines.append("- Nothing needs attention today.")
+        lines.append("- " + _("Nothing needs attention today."))
     if fixes is not None:
-        lines.append(f"- **Approval queue**: {fixes.proposed} operations filed as batch `{fixes.batch_id}`"
-                     + (f"; {len(fixes.already_waiting)} already waiting from an earlier run" if fixes.already_waiting else "")
-                     + (f"; {len(fixes.refused)} refused by policy" if fixes.refused else ""))
+        queue = [_("**Approval queue**: {count} operations filed as batch `{batch}`").format(count=fixes.proposed,
+                                                                                          batch=fixes.batch_id)]
+        if fixes.already_waiting:
+            queue.append(_("{count} already waiting from an earlier run").format(count=len(fixes.already_waiting)))
+        if fixes.refused:
+            queue.append(_("{count} refused by policy").format(count=len(fixes.refused)))
+        lines.append("- " + "; ".join(queue))
     return "\n".join(lines)
 
 
@@ -145,14 +156,15 @@ def claude_summary(settings: Settings, markdown: str, *, make_client: Callable[.
 def daily_markdown(findings: list[SiteFindings], fixes: FixResult | None, *, run_id: str, user: str,
                    today: dt.date, summary: str | None = None) -> str:
     """The daily operations report: summary, each site's findings, the proposed fixes, reorder suggestions."""
-    sites = ", ".join(f.site.upper() for f in findings) or "no sites"
-    out = [f"# Daily operations — {date_text(today, lang=LANG)} ({sites})", "",
-           f"_Run `{run_id}` by {user}. Each section says which days its figures cover._", "",
-           "## Summary", "", summary or template_summary(findings, fixes), ""]
+    sites = ", ".join(f.site.upper() for f in findings) or _("no sites")
+    out = ["# " + _("Daily operations — {date} ({sites})").format(date=date_text(today, lang=LANG), sites=sites), "",
+           "_" + _("Run `{run}` by {user}. Each section says which days its figures cover.").format(run=run_id, user=user)
+           + "_", "", "## " + _("Summary"), "", summary or template_summary(findings, fixes), ""]
     for f in findings:
-        out += [f"## {f.site.upper()} ({f.currency}, ACOS target {percent(f.acos_target, 0, lang=LANG)})", ""]
+        out += ["## " + _("{site} ({currency}, ACOS target {target})").format(
+            site=f.site.upper(), currency=f.currency, target=percent(f.acos_target, 0, lang=LANG)), ""]
         for message in f.errors:
-            out += [f"> **Check failed**: {message}", ""]
+            out += ["> " + _("**Check failed**: {message}").format(message=message), ""]
         for kind in KINDS:
             alert = f.alert(kind)
             out += [f"### {alert.title} ({len(alert.items)})", ""]
@@ -161,23 +173,24 @@ def daily_markdown(findings: list[SiteFindings], fixes: FixResult | None, *, run
                 if alert.window_text:
                     out += [f"_{alert.window_text}_", ""]
                 if alert.fix:
-                    out += [f"_Fix_: {alert.fix}.", ""]
+                    out += [_("_Fix_: {fix}.").format(fix=alert.fix), ""]
             else:
-                out += ["Nothing found.", ""]
+                out += [_("Nothing found."), ""]
             if alert.note:
                 out += [f"_{alert.note}_", ""]
-    out += ["## Proposed fixes", ""]
+    out += ["## " + _("Proposed fixes"), ""]
     if fixes is None or (not fixes.proposed and not fixes.refused and not fixes.already_waiting):
-        out += ["Nothing was filed.", ""]
+        out += [_("Nothing was filed."), ""]
     else:
-        out += [f"**{fixes.proposed}** operations are waiting for approval as batch `{fixes.batch_id}` "
-                "(Approvals page; approve or reject them together or one by one).", ""]
+        out += [_("**{count}** operations are waiting for approval as batch `{batch}` (Approvals page; approve or "
+                  "reject them together or one by one).").format(count=fixes.proposed, batch=fixes.batch_id), ""]
         if fixes.already_waiting:
             ids = ", ".join(f"#{i}" for i in fixes.already_waiting[:MAX_ROWS])
-            out += [f"{len(fixes.already_waiting)} of today's fixes were already waiting from an earlier run and were "
-                    f"not filed again: {ids}" + (" …" if len(fixes.already_waiting) > MAX_ROWS else "") + ".", ""]
+            ids += " …" if len(fixes.already_waiting) > MAX_ROWS else ""
+            out += [_("{count} of today's fixes were already waiting from an earlier run and were not filed again: "
+                      "{ids}.").format(count=len(fixes.already_waiting), ids=ids), ""]
         if fixes.refused:
-            out += ["Refused by the site's policy (not filed):", ""]
+            out += [_("Refused by the site's policy (not filed):"), ""]
             out += [f"- {what}: {why}" for what, why in fixes.refused[:MAX_ROWS]] + [""]
     return "\n".join(out).rstrip() + "\n"
 
@@ -202,60 +215,66 @@ class WeeklyData:
     actions_window: tuple[dt.datetime, dt.datetime] | None = None
 
 
-KEYWORD_COLUMNS = [("text", "Keyword", "text"), ("campaign_name", "Campaign", "text"), ("spend", "Spend", "money"),
-                   ("sales", "Sales", "money"), ("orders", "Orders", "int"), ("acos", "ACOS", "pct")]
+KEYWORD_COLUMNS = [("text", N_("Keyword"), "text"), ("campaign_name", N_("Campaign"), "text"),
+                   ("spend", N_("Spend"), "money"), ("sales", N_("Sales"), "money"), ("orders", N_("Orders"), "int"),
+                   ("acos", "ACOS", "pct")]
 BOTTOM_COLUMNS = [*KEYWORD_COLUMNS[:-1], ("acos_text", "ACOS", "text")]
-KPI_ROWS = (("spend", "Spend", "money"), ("sales", "Sales", "money"), ("acos", "ACOS", "pct"),
-            ("roas", "ROAS", "multiple"), ("orders", "Orders", "int"), ("tacos", "TACoS", "pct"))
-BOTTOM_RULE = ("_The biggest spenders over the ACOS target or without sales, worst ACOS first; spend without sales "
-               "has no ACOS and counts as the worst._")
+KPI_ROWS = (("spend", N_("Spend"), "money"), ("sales", N_("Sales"), "money"), ("acos", "ACOS", "pct"),
+            ("roas", "ROAS", "multiple"), ("orders", N_("Orders"), "int"), ("tacos", "TACoS", "pct"))
+BOTTOM_RULE = N_("_The biggest spenders over the ACOS target or without sales, worst ACOS first; spend without sales "
+                 "has no ACOS and counts as the worst._")
 
 
 def kpi_table(w: WeeklyData) -> list[str]:
     """This week, last week and the change of each KPI: ratios change in points, the rest relative to last week."""
-    out = ["| Metric | This week | Last week | Change |", "|---|---|---|---|"]
+    out = ["| " + " | ".join([_("Metric"), _("This week"), _("Last week"), _("Change")]) + " |", "|---|---|---|---|"]
     for key, title, fmt in KPI_ROWS:
         now, before = w.kpis.get(key), w.previous.get(key)
         moved = change(key, now, before, lang=LANG).text
-        out.append(f"| {title} | {cell(now, fmt, w.currency)} | {cell(before, fmt, w.currency)} | {moved} |")
-    return [*out, "", "_Change: ACOS and TACoS in percentage points (pp), the others relative to last week._"]
+        out.append(f"| {_(title)} | {cell(now, fmt, w.currency)} | {cell(before, fmt, w.currency)} | {moved} |")
+    return [*out, "", _("_Change: ACOS and TACoS in percentage points (pp), the others relative to last week._")]
 
 
 def bottom_rows(keywords: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Bottom keywords with an ACOS people can read: `no sales` where there were none."""
-    return [{**k, "acos_text": "no sales" if not k.get("sales") else percent(k.get("acos"), lang=LANG)} for k in keywords]
+    return [{**k, "acos_text": _("no sales") if not k.get("sales") else percent(k.get("acos"), lang=LANG)}
+            for k in keywords]
 
 
 def actions_section(w: WeeklyData) -> list[str]:
     """What ran: the operations executed in the report's week, oldest first, or that none did."""
-    out = [f"### Actions taken ({count(len(w.actions_taken), lang=LANG)})", ""]
+    out = ["### " + _("Actions taken ({count})").format(count=count(len(w.actions_taken), lang=LANG)), ""]
     if w.actions_window:
         start, end = w.actions_window
-        out += [f"_Operations executed {date_range(start, end, lang=LANG)} (UTC), up to "
-                f"{datetime_text(end, lang=LANG)}._", ""]
+        out += ["_" + _("Operations executed {dates} (UTC), up to {time}.").format(
+            dates=date_range(start, end, lang=LANG), time=datetime_text(end, lang=LANG)) + "_", ""]
     for a in w.actions_taken[:MAX_ROWS]:
         ref = f"#{a['id']} " if a.get("id") not in (None, "") else ""
         out.append(f"- {ref}{label(a['tool'])}: {a['summary'] or '—'} ({datetime_text(a.get('applied_at'), lang=LANG)})")
     if len(w.actions_taken) > MAX_ROWS:
-        out.append(f"- …and {count(len(w.actions_taken) - MAX_ROWS, lang=LANG)} more (Approvals page → History).")
+        out.append("- " + _("…and {count} more (Approvals page → History).").format(
+            count=count(len(w.actions_taken) - MAX_ROWS, lang=LANG)))
     if not w.actions_taken:
-        out.append("- No approved change ran in this period.")
+        out.append("- " + _("No approved change ran in this period."))
     return out
 
 
 def weekly_markdown(weeks: list[WeeklyData], *, run_id: str, user: str, today: dt.date, summary: str | None = None) -> str:
     """The weekly ads report: per site its KPIs against last week, top and bottom keywords, actions, next actions."""
-    sites = ", ".join(w.site.upper() for w in weeks) or "no sites"
-    out = [f"# Weekly ads report — week to {date_text(today - dt.timedelta(days=1), lang=LANG)} ({sites})", "",
-           f"_Run `{run_id}` by {user}._", ""]
+    sites = ", ".join(w.site.upper() for w in weeks) or _("no sites")
+    out = ["# " + _("Weekly ads report — week to {date} ({sites})").format(
+               date=date_text(today - dt.timedelta(days=1), lang=LANG), sites=sites), "",
+           "_" + _("Run `{run}` by {user}.").format(run=run_id, user=user) + "_", ""]
     if summary:
-        out += ["## Summary", "", summary, ""]
+        out += ["## " + _("Summary"), "", summary, ""]
     for w in weeks:
         cur = w.currency
         out += [f"## {w.site.upper()} — {date_range(w.start_date, w.end_date, lang=LANG)} ({cur})", "", *kpi_table(w),
-                "", f"ACOS target {percent(w.acos_target, 0, lang=LANG)}.", "", "### Top keywords (by sales)", "",
-                md_table(w.top_keywords, KEYWORD_COLUMNS, cur, limit=10), "", "### Bottom keywords (by ACOS)", "",
-                md_table(bottom_rows(w.bottom_keywords), BOTTOM_COLUMNS, cur, limit=10), "", BOTTOM_RULE, "",
+                "", _("ACOS target {target}.").format(target=percent(w.acos_target, 0, lang=LANG)), "",
+                "### " + _("Top keywords (by sales)"), "",
+                md_table(w.top_keywords, KEYWORD_COLUMNS, cur, limit=10), "", "### " + _("Bottom keywords (by ACOS)"), "",
+                md_table(bottom_rows(w.bottom_keywords), BOTTOM_COLUMNS, cur, limit=10), "", _(BOTTOM_RULE), "",
                 *actions_section(w)]
-        out += ["", "### Next actions", ""] + [f"- {n}" for n in w.next_actions or ["Nothing stands out."]] + [""]
+        out += ["", "### " + _("Next actions"), ""] + [f"- {n}" for n in w.next_actions or [_("Nothing stands out.")]]
+        out += [""]
     return "\n".join(out).rstrip() + "\n"

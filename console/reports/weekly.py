@@ -7,15 +7,18 @@ from typing import Any
 
 from console.dashboards.data import server_today
 from console.errors import ConsoleError
+from console.i18n import N_, _
 from console.reports.daily_ops import read_check
 from console.reports.markdown import WeeklyData, claude_summary, weekly_markdown
 from console.reports.runs import ReportRuns, write_report
 from mcp_bridge.store import utcnow
 
-NEXT_ACTIONS = {"acos_alerts": "keywords over the ACOS target → lower bids", "harvest_candidates":
-                "search terms to harvest → exact keywords", "wasted_spend": "keywords wasting spend → pause or cut",
-                "budget_exhausted_early": "campaigns out of budget early → raise or move budget",
-                "budget_under_utilised": "campaigns under half their budget → move budget away"}
+# What to do next per finder count, translated whole with the count in it.
+NEXT_ACTIONS = {"acos_alerts": N_("{count} keywords over the ACOS target → lower bids"),
+                "harvest_candidates": N_("{count} search terms to harvest → exact keywords"),
+                "wasted_spend": N_("{count} keywords wasting spend → pause or cut"),
+                "budget_exhausted_early": N_("{count} campaigns out of budget early → raise or move budget"),
+                "budget_under_utilised": N_("{count} campaigns under half their budget → move budget away")}
 EXECUTED = "succeeded"  # the gate's status of an operation whose write ran and was applied
 # More executed operations than this on one site in a week would be listed only in part.
 MAX_ACTIONS = 2000
@@ -66,10 +69,11 @@ def weekly_data(bridge: Any, caller: Any, site: str, *, today: dt.date, ref: str
     else:
         actions = [{"id": "", "tool": a["tool"], "summary": a["summary"], "applied_at": a["applied_at"]}
                    for a in data["actions_taken"]]
-    next_actions = [f"{n} {NEXT_ACTIONS.get(k, k.replace('_', ' '))}" for k, n in data["next_actions"].items() if n]
+    next_actions = [_(NEXT_ACTIONS[k]).format(count=n) if k in NEXT_ACTIONS else f"{n} {k.replace('_', ' ')}"
+                    for k, n in data["next_actions"].items() if n]
     waiting = len(gate.list(status="proposed", site=site, limit=500)) if gate else 0
     if waiting:
-        next_actions.append(f"{waiting} operations are waiting for approval on the Approvals page")
+        next_actions.append(_("{count} operations are waiting for approval on the Approvals page").format(count=waiting))
     return WeeklyData(site=site, currency=data["currency"], acos_target=data["acos_target"],
                       start_date=str(data["this_week"][0]), end_date=str(data["this_week"][1]),
                       kpis={**data["current"], "tacos": data["tacos"]}, previous=data["previous"],

@@ -20,24 +20,32 @@ SITE_CURRENCIES = {"us": "USD", "ca": "CAD", "mx": "MXN", "br": "BRL", "uk": "GB
 CURRENCY_FACTORS = {"JPY": 100.0, "KRW": 1000.0, "INR": 50.0, "MXN": 20.0, "SEK": 10.0, "CNY": 5.0, "BRL": 5.0,
                     "PLN": 4.0}
 EXPIRY_HOURS = (1.0, 30 * 24.0)
+
+
+def N_(text: str) -> str:
+    """Marks a text for the console's message catalogue (`python -m console i18n` extracts it); the console translates
+    it where it shows it. The bridge itself speaks English (refusals, audit rows)."""
+    return text
+
+
 LABELS = {
-    "max_bid_change_abs": "Largest bid change per operation ({currency})",
-    "max_bid_change_pct": "Largest bid change per operation (%)",
-    "max_bid_change_daily_total": "Total bid increases per day ({currency})",
-    "max_budget_increase_pct": "Largest budget increase per operation (%)",
-    "max_budget_increase_abs": "Largest budget increase per operation ({currency})",
-    "price_change_min_pct": "Price change, lower bound (%)",
-    "price_change_max_pct": "Price change, upper bound (%)",
-    "expiry_hours": "Pending operations expire after (hours)",
-    "allow_self_approval": "Proposers may approve their own operations",
-    "max_new_daily_budget": "Largest daily budget of a new campaign ({currency})",
-    "max_new_bid": "Largest bid of a new ad group, keyword or product target ({currency})",
-    "max_discount_pct": "Largest coupon or discount code discount (%)",
-    "max_promotion_budget": "Largest coupon budget ({currency})",
-    "import_price_min": "Lowest price an import may set ({currency})",
-    "import_price_max": "Highest price an import may set ({currency})",
-    "max_stock_change": "Largest stock change without a reason (units)",
-    "max_target_daily_change_pct": "Largest total change of one bid, budget or price per day (%)",
+    "max_bid_change_abs": N_("Largest bid change per operation ({currency})"),
+    "max_bid_change_pct": N_("Largest bid change per operation (%)"),
+    "max_bid_change_daily_total": N_("Total bid increases per day ({currency})"),
+    "max_budget_increase_pct": N_("Largest budget increase per operation (%)"),
+    "max_budget_increase_abs": N_("Largest budget increase per operation ({currency})"),
+    "price_change_min_pct": N_("Price change, lower bound (%)"),
+    "price_change_max_pct": N_("Price change, upper bound (%)"),
+    "expiry_hours": N_("Pending operations expire after (hours)"),
+    "allow_self_approval": N_("Proposers may approve their own operations"),
+    "max_new_daily_budget": N_("Largest daily budget of a new campaign ({currency})"),
+    "max_new_bid": N_("Largest bid of a new ad group, keyword or product target ({currency})"),
+    "max_discount_pct": N_("Largest coupon or discount code discount (%)"),
+    "max_promotion_budget": N_("Largest coupon budget ({currency})"),
+    "import_price_min": N_("Lowest price an import may set ({currency})"),
+    "import_price_max": N_("Highest price an import may set ({currency})"),
+    "max_stock_change": N_("Largest stock change without a reason (units)"),
+    "max_target_daily_change_pct": N_("Largest total change of one bid, budget or price per day (%)"),
 }
 
 
