@@ -17,12 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console import formatting
+from console.i18n import N_, _, ngettext
 from mcp_bridge.audit.rows import plain_read
 from mcp_bridge.store import AuditRow
 
 PAGE_SIZES = (100, 250, 500, 1000)
 READ_GAP_S = 2.0  # a dashboard's reads follow each other within ~10–300 ms; a person's next click comes later
 GROUPED_CHANNEL = "ui"
+# The table's caption per kind of line shown (the Audit page's `what`): `1,234 decisions, newest first · page 2 of 5`.
+# The table's columns: the records' keys, which code and tests read, and their headers in the reader's language.
+HEADERS = {"#": "#", "At (UTC)": N_("At (UTC)"), "Event": N_("Event"), "User": N_("User"), "Channel": N_("Channel"),
+           "Site": N_("Site"), "Tool": N_("Tool"), "Outcome": N_("Outcome"), "Duration": N_("Duration")}
+CAPTIONS = {"rows": N_("{total} rows, newest first · page {page} of {pages} ({shown})"),
+            "decisions": N_("{total} decisions, newest first · page {page} of {pages} ({shown})")}
 
 
 @dataclass
@@ -49,11 +56,12 @@ class ReadGroup:
     def label(self) -> str:
         """`12 reads by manager@demo.local (Ads page)`; without a source reference, the tools it read."""
         if self.source_ref:
-            where = f"{self.source_ref} page"
+            where = _("{page} page").format(page=self.source_ref)
         else:
             names = [t.split("__", 1)[-1] for t in self.tools]
             where = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
-        return f"{self.reads} reads by {self.actor} ({where})"
+        return ngettext("{count} read by {person} ({where})", "{count} reads by {person} ({where})",
+                        self.reads).format(count=self.reads, person=self.actor, where=where)
 
     def outcome(self) -> str:
         """The reads' outcomes by count, from their result rows: `11 ok, 1 NOT_FOUND`."""
@@ -117,10 +125,11 @@ class Page:
         return (min(self.number, self.pages) - 1) * self.size
 
     def caption(self, what: str) -> str:
-        """`1,234 decisions, newest first · page 2 of 5 (rows 251–500)`."""
-        shown = f"rows {formatting.count(self.offset + 1)}–{formatting.count(min(self.offset + self.size, self.total))}"
-        return (f"{formatting.count(self.total)} {what}, newest first · page {min(self.number, self.pages)} of "
-                f"{formatting.count(self.pages)} ({shown})")
+        """`1,234 decisions, newest first · page 2 of 5 (rows 251–500)`; `what` is "rows" or "decisions"."""
+        shown = _("rows {first}–{last}").format(first=formatting.count(self.offset + 1),
+                                                last=formatting.count(min(self.offset + self.size, self.total)))
+        return _(CAPTIONS[what]).format(total=formatting.count(self.total), page=min(self.number, self.pages),
+                                        pages=formatting.count(self.pages), shown=shown)
 
 
 def results(rows: Sequence[AuditRow]) -> dict[int, AuditRow]:
@@ -147,7 +156,8 @@ def _row_record(r: AuditRow, results: dict[int, AuditRow]) -> dict[str, Any]:
 def _group_record(group: ReadGroup) -> dict[str, Any]:
     tools = group.tools
     sites = sorted({(r.site or "").upper() for r in group.rows} - {""})
-    return {"#": group.rows[0].id, "At (UTC)": f"{group.rows[-1].at:%Y-%m-%d %H:%M:%S}", "Event": f"{group.reads} reads",
+    return {"#": group.rows[0].id, "At (UTC)": f"{group.rows[-1].at:%Y-%m-%d %H:%M:%S}",
+            "Event": ngettext("{count} read", "{count} reads", group.reads).format(count=group.reads),
             "User": group.actor, "Channel": group.rows[0].channel, "Site": ", ".join(sites),
             "Tool": tools[0] + (f" +{len(tools) - 1}" if len(tools) > 1 else ""), "Outcome": group.outcome(),
             "Duration": formatting.duration_ms(group.span_ms())}

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.i18n import N_, current
 from console.settings import Settings
 from mcp_bridge.agent import AgentEvent, Conversation, Conversations
 from mcp_bridge.types import Caller
@@ -17,13 +18,14 @@ PENDING_RE = re.compile(r"pending approval #(\d+)")
 DATA_FRAME_RE = re.compile(r"^<tool_result_data[^>]*>\n?|\n?</tool_result_data>$")
 
 # The playbooks of DESIGN.md §6 as one-click prompts (phrased so the offline assistant understands them too).
+# The label and the prompt show translated (button, tooltip); the prompt is sent as written here, in English.
 QUICK_ACTIONS: list[tuple[str, str]] = [
-    ("Harvest search terms", "Which search terms from auto campaigns could become exact keywords?"),
-    ("Wasted spend", "Show wasted spend: keywords with spend over $20 and no orders in the last 30 days"),
-    ("Budget pacing", "Which campaigns run out of budget early, and which use under half of it?"),
-    ("Weekly report", "Generate this week's ad report"),
-    ("Low stock", "Which products have under 7 days of supply?"),
-    ("Today's orders", "Show today's orders to ship"),
+    (N_("Harvest search terms"), N_("Which search terms from auto campaigns could become exact keywords?")),
+    (N_("Wasted spend"), N_("Show wasted spend: keywords with spend over $20 and no orders in the last 30 days")),
+    (N_("Budget pacing"), N_("Which campaigns run out of budget early, and which use under half of it?")),
+    (N_("Weekly report"), N_("Generate this week's ad report")),
+    (N_("Low stock"), N_("Which products have under 7 days of supply?")),
+    (N_("Today's orders"), N_("Show today's orders to ship")),
 ]
 
 
@@ -89,12 +91,17 @@ class ChatService:
             self.agent = Agent(runtime.bridge, config, self.conversations)
             self.model = settings.model
 
-    def run_turn(self, caller: Caller, conversation_id: str | None, text: str, *, site: str) -> Iterator[AgentEvent]:
+    def run_turn(self, caller: Caller, conversation_id: str | None, text: str, *, site: str,
+                 language: str | None = None) -> Iterator[AgentEvent]:
+        """One turn; Claude answers in `language` (default: this run's UI language). The offline assistant answers
+        in the language of the message itself."""
         if not caller.may_see(site):
             from mcp_bridge.errors import SiteScopeRequired
 
             raise SiteScopeRequired(f"{caller.user} has no access to site {site}")
-        return self.agent.run_turn(caller, conversation_id, text, site=site)
+        if self.offline:
+            return self.agent.run_turn(caller, conversation_id, text, site=site)
+        return self.agent.run_turn(caller, conversation_id, text, site=site, language=language or current())
 
     def list_for(self, user: str) -> list[Conversation]:
         return self.conversations.list_for(user, limit=30)

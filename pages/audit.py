@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from console import audit_view, formatting
+from console.i18n import N_, _
 from mcp_bridge.audit.rows import READ_EVENTS
 from pages.components import empty_state, page_header, render_error
 from pages.state import current_caller, get_runtime
@@ -18,6 +19,12 @@ from pages.state import current_caller, get_runtime
 runtime = get_runtime()
 audit = runtime.bridge.audit
 caller = current_caller("approver")
+NO_MATCH = {"rows": N_("No rows match these filters."), "decisions": N_("No decisions match these filters.")}
+
+
+def any_value(value: str) -> str:
+    """An event or outcome filter's option: the audit's own codes as they are, "any" in the reader's language."""
+    return _("any") if value == "any" else value
 
 
 def _export(fmt: str, filters: dict[str, Any]) -> str:
@@ -27,43 +34,47 @@ def _export(fmt: str, filters: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-page_header("Audit log", "Append-only, chained by a keyed MAC and anchored outside the database: any edit, deletion, "
-                         "reordering, forged row, cut tail or wipe is caught by “Verify chain”.")
+page_header(_("Audit log"), _("Append-only, chained by a keyed MAC and anchored outside the database: any edit, "
+                              "deletion, reordering, forged row, cut tail or wipe is caught by “Verify chain”."))
 
-verify_col, _ = st.columns([1, 3])
-if verify_col.button("Verify chain", icon=":material/verified:", type="primary"):
-    with st.spinner("Checking every row of the chain…"):
+verify_col, _rest = st.columns([1, 3])
+if verify_col.button(_("Verify chain"), icon=":material/verified:", type="primary"):
+    with st.spinner(_("Checking every row of the chain…")):
         result = audit.verify()
     if result.ok:
-        st.success(f"The chain is intact: {result.summary()}. Every MAC matches.", icon=":material/verified_user:")
+        st.success(_("The chain is intact: {summary}. Every MAC matches.").format(summary=result.summary()),
+                   icon=":material/verified_user:")
     else:
-        where = f" at row {result.first_bad_id}" if result.first_bad_id is not None else ""
-        st.error(f"The chain is broken{where}: {result.reason}. Export the log and investigate.",
-                 icon=":material/gpp_bad:")
+        broken = (_("The chain is broken at row {id}: {reason}. Export the log and investigate.")
+                  if result.first_bad_id is not None
+                  else _("The chain is broken: {reason}. Export the log and investigate."))
+        st.error(broken.format(id=result.first_bad_id, reason=result.reason), icon=":material/gpp_bad:")
         st.markdown("\n".join(f"- **{p.kind}**: {p.reason}" for p in result.problems))
         st.caption(result.summary())
 
 today = dt.datetime.now(dt.UTC).date()
 c1, c2, c3, c4 = st.columns(4)
-period = c1.date_input("Time range (UTC)", (today - dt.timedelta(days=7), today), max_value=today, key="audit-period")
-actor = c2.text_input("User", key="audit-user", placeholder="email")
-tool = c3.text_input("Tool", key="audit-tool", placeholder="e.g. ads__update_bid")
-site = c4.selectbox("Site", ["all", *sorted(caller.sites)], key="audit-site", format_func=str.upper)
+period = c1.date_input(_("Time range (UTC)"), (today - dt.timedelta(days=7), today), max_value=today,
+                       key="audit-period")
+actor = c2.text_input(_("User"), key="audit-user", placeholder=_("email"))
+tool = c3.text_input(_("Tool"), key="audit-tool", placeholder=_("e.g. ads__update_bid"))
+site = c4.selectbox(_("Site"), ["all", *sorted(caller.sites)], key="audit-site",
+                    format_func=lambda s: _("ALL") if s == "all" else s.upper())
 c5, c6, c7 = st.columns([1, 1, 2])
-event = c5.selectbox("Event", ["any", "tool_call", "tool_result", "proposed", "edited", "approved", "rejected", "expired",
+event = c5.selectbox(_("Event"), ["any", "tool_call", "tool_result", "proposed", "edited", "approved", "rejected", "expired",
                                "executed", "login", "logout", "user_created", "user_granted", "user_revoked",
                                "policy_changed", "tool_pinned", "tool_definition_changed", "tool_pin_accepted",
-                               "audit_archived"], key="audit-event")
-outcome = c6.selectbox("Outcome", ["any", "requested", "ok", "error", "pending", "succeeded", "failed", "unknown", "rejected",
-                                   "expired", "no_access"], key="audit-outcome")
-text = c7.text_input("Search in arguments", key="audit-text", placeholder="e.g. yoga mat, 1.20, keyword_id")
+                               "audit_archived"], key="audit-event", format_func=any_value)
+outcome = c6.selectbox(_("Outcome"), ["any", "requested", "ok", "error", "pending", "succeeded", "failed", "unknown",
+                                      "rejected", "expired", "no_access"], key="audit-outcome", format_func=any_value)
+text = c7.text_input(_("Search in arguments"), key="audit-text", placeholder=_("e.g. yoga mat, 1.20, keyword_id"))
 
 start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0])) if period else (today, today)
 c8, c9, c10 = st.columns([1, 1, 2])
-show_reads = c8.toggle("Show reads", key="audit-reads", help="Reads (a tool call's request and result) are most of the "
-                       "log; by default only decisions show: proposals, approvals, rejections, executions, edits, "
-                       "expiries, refused calls, sign-ins, user, key and group changes.")
-size = c9.selectbox("Rows per page", audit_view.PAGE_SIZES, index=1, key="audit-size")
+show_reads = c8.toggle(_("Show reads"), key="audit-reads", help=_(
+    "Reads (a tool call's request and result) are most of the log; by default only decisions show: proposals, "
+    "approvals, rejections, executions, edits, expiries, refused calls, sign-ins, user, key and group changes."))
+size = c9.selectbox(_("Rows per page"), audit_view.PAGE_SIZES, index=1, key="audit-size")
 filters = {
     "since": dt.datetime.combine(start, dt.time.min),
     "until": dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min),
@@ -86,7 +97,7 @@ try:
     if st.session_state.get("audit-seen") != signature:
         st.session_state["audit-seen"], st.session_state["audit-page"] = signature, 1
     st.session_state["audit-page"] = min(st.session_state.get("audit-page", 1), page.pages)
-    number = c10.number_input("Page", min_value=1, max_value=page.pages, key="audit-page")
+    number = c10.number_input(_("Page"), min_value=1, max_value=page.pages, key="audit-page")
     page = audit_view.Page(int(number), size, total)
     rows = audit.query(**filters, limit=size, offset=page.offset)
 except Exception as exc:
@@ -95,51 +106,57 @@ except Exception as exc:
 
 if not rows:
     hidden = audit.count(**{**filters, "kind": "reads"}) if filters["kind"] == "decisions" else 0
-    empty_state(f"No {what} match these filters.",
-                f"{formatting.count(hidden)} reads do: turn on “Show reads”." if hidden
-                else "Widen the time range or clear a filter.")
+    empty_state(_(NO_MATCH[what]),
+                _("{count} reads do: turn on “Show reads”.").format(count=formatting.count(hidden)) if hidden
+                else _("Widen the time range or clear a filter."))
     st.stop()
 
 lines = audit_view.group_reads(rows)
 groups = [line for line in lines if isinstance(line, audit_view.ReadGroup)]
-st.caption(page.caption(what) + (f" · the reads of {formatting.count(len(groups))} page loads are one line each "
-                                 "(open them below)" if groups else ""))
+st.caption(page.caption(what) + (" · " + _("the reads of {count} page loads are one line each (open them below)").format(
+    count=formatting.count(len(groups))) if groups else ""))
+WIDTHS = {"#": "small", "Tool": "medium", "User": "medium"}
+# Headers in the reader's language; the frame keeps the records' keys as its column names.
+columns = {name: (st.column_config.NumberColumn if name == "#" else st.column_config.TextColumn)(
+    _(label) if name != "#" else label, width=WIDTHS.get(name)) for name, label in audit_view.HEADERS.items()}
 frame = pd.DataFrame(audit_view.table(lines, rows))
-st.dataframe(frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(frame)),
-             column_config={"#": st.column_config.NumberColumn(width="small"),
-                            "Tool": st.column_config.TextColumn(width="medium"),
-                            "User": st.column_config.TextColumn(width="medium")})
+st.dataframe(frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(frame)), column_config=columns)
 for group in groups:
-    with st.expander(f"{group.label()} at {group.rows[-1].at:%H:%M:%S}", icon=":material/visibility:"):
-        st.dataframe(pd.DataFrame(audit_view.table(group.rows, group.rows)), hide_index=True, width="stretch")
+    with st.expander(_("{reads} at {time}").format(reads=group.label(), time=f"{group.rows[-1].at:%H:%M:%S}"),
+                     icon=":material/visibility:"):
+        st.dataframe(pd.DataFrame(audit_view.table(group.rows, group.rows)), hide_index=True, width="stretch",
+                     column_config=columns)
 
-export_csv, export_jsonl, _ = st.columns([1, 1, 3])
+export_csv, export_jsonl, _rest = st.columns([1, 1, 3])
 for column, fmt, mime in ((export_csv, "csv", "text/csv"), (export_jsonl, "jsonl", "application/jsonl")):
-    column.download_button(f"Export {fmt.upper()}", partial(_export, fmt, filters),
+    column.download_button(_("Export {format}").format(format=fmt.upper()), partial(_export, fmt, filters),
                            file_name=f"audit-{start}-{end}.{fmt}", mime=mime, icon=":material/download:",
                            on_click="ignore")
 
-st.subheader("Details")
-chosen = st.selectbox("Row", [r.id for r in rows], format_func=lambda i: f"#{i}", key="audit-row")
+st.subheader(_("Details"))
+chosen = st.selectbox(_("Row"), [r.id for r in rows], format_func=lambda i: f"#{i}", key="audit-row")
 row = next(r for r in rows if r.id == chosen)
 left, right = st.columns(2)
 with left:
-    st.markdown(f"**{row.event}** by **{row.actor}** via {row.channel} at {row.at:%Y-%m-%d %H:%M:%S} UTC")
-    st.markdown(f"Site: {(row.site or '—').upper()} · Tool: `{row.tool or '—'}` · Outcome: {row.outcome or '—'}")
+    st.markdown(_("**{event}** by **{person}** via {channel} at {time} UTC").format(
+        event=row.event, person=row.actor, channel=row.channel, time=f"{row.at:%Y-%m-%d %H:%M:%S}"))
+    st.markdown(_("Site: {site} · Tool: `{tool}` · Outcome: {outcome}").format(
+        site=(row.site or "—").upper(), tool=row.tool or "—", outcome=row.outcome or "—"))
     if row.event == "tool_result" and (row.detail or {}).get("call"):
-        st.caption(f"Arguments: in the request, row #{row.detail['call']}")
+        st.caption(_("Arguments: in the request, row #{id}").format(id=row.detail["call"]))
     else:
-        st.caption("Arguments")
+        st.caption(_("Arguments"))
         st.json(row.arguments or {}, expanded=2)
 with right:
-    st.caption("Detail")
+    st.caption(_("Detail"))
     st.json(row.detail or {}, expanded=2)
-    st.caption(f"Row MAC `{row.row_hash[:16]}…` · previous `{row.prev_hash[:16]}…` · "
-               + (f"key `{row.key_id}`" if row.key_id else "legacy SHA-256 row"))
+    st.caption(_("Row MAC `{mac}…` · previous `{previous}…` · {key}").format(
+        mac=row.row_hash[:16], previous=row.prev_hash[:16],
+        key=_("key `{key}`").format(key=row.key_id) if row.key_id else _("legacy SHA-256 row")))
     if row.event == "tool_result" and (row.detail or {}).get("call"):
-        st.caption(f"The result of the read requested in row #{row.detail['call']}.")
+        st.caption(_("The result of the read requested in row #{id}.").format(id=row.detail["call"]))
     elif row.event == "tool_call" and row.outcome == "requested":
         result = audit_view.results(rows).get(row.id)
-        st.caption(f"Its result is row #{result.id}." if result else
-                   "Its result row is not among the rows shown: widen the filters (it follows within a second, "
-                   "unless the console stopped while the read was running).")
+        st.caption(_("Its result is row #{id}.").format(id=result.id) if result else
+                   _("Its result row is not among the rows shown: widen the filters (it follows within a second, "
+                     "unless the console stopped while the read was running)."))

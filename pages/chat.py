@@ -11,10 +11,11 @@ import streamlit as st
 from console import formatting
 from console.approvals.queue import OPEN_STATUSES
 from console.chat_service import QUICK_ACTIONS, Step
+from console.i18n import _, ngettext
 from mcp_bridge.agent.events import AgentError, OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone
 from mcp_bridge.errors import SiteScopeRequired
 from pages.components import STATUS_BADGES, empty_state, operation_card, page_header, render_error
-from pages.state import active_site, console_state, current_caller, get_chat, get_runtime
+from pages.state import active_site, console_state, current_caller, get_chat, get_runtime, speak
 
 runtime = get_runtime()
 chat = get_chat()
@@ -24,16 +25,18 @@ site = active_site()
 STATUS_ICONS = {"ok": ":material/check_circle:", "pending": ":material/pending_actions:", "error": ":material/error:"}
 STOP_WAIT_S = 60.0  # the longest a stopped turn may take to reach its next step (a tool call in flight)
 
-page_header("Chat", f"Working on site {site.upper()} — reads run at once; every change waits for an approver.")
+page_header(_("Chat"), _("Working on site {site} — reads run at once; every change waits for an approver.").format(
+    site=site.upper()))
 if chat.offline:
-    st.info("**Offline demo assistant** — no Claude API key is configured, so a built-in assistant answers the "
-            "common requests (try the quick actions). Set `ANTHROPIC_API_KEY` for the server to chat with Claude.",
-            icon=":material/smart_toy:")
+    st.info(_("**Offline demo assistant** — no Claude API key is configured, so a built-in assistant answers the "
+              "common requests (try the quick actions). Set `ANTHROPIC_API_KEY` for the server to chat with "
+              "Claude."), icon=":material/smart_toy:")
 
 
 @st.fragment(run_every=5)
 def live_operations(op_ids: list[int]) -> None:
     """Cards of operations still open, re-read from the gate every few seconds until they are decided."""
+    speak()  # a fragment's rerun does not pass through app.py: set the reader's language first
     operations(op_ids)
 
 
@@ -47,8 +50,11 @@ def operations(op_ids: list[int]) -> None:
         for op in ops:
             operation_card(op, compact=True)
         return
-    counts = Counter(STATUS_BADGES.get(op.status, (op.status,))[0].lower() for op in ops)
-    label = f"{len(ops)} proposed changes — " + ", ".join(f"{n} {status}" for status, n in counts.most_common())
+    counts = Counter(_(STATUS_BADGES[op.status][0]).lower() if op.status in STATUS_BADGES else op.status
+                     for op in ops)
+    statuses = ", ".join(_("{count} {status}").format(count=n, status=status) for status, n in counts.most_common())
+    label = ngettext("{count} proposed change — {statuses}", "{count} proposed changes — {statuses}",
+                     len(ops)).format(count=len(ops), statuses=statuses)
     with st.expander(label, icon=":material/pending_actions:"):
         for op in ops:
             operation_card(op, compact=True)
@@ -58,15 +64,15 @@ def step_label(step: Step) -> str:
     took = state.tool_durations.get(step.call_id)
     label = step.name + (f" · {formatting.duration_ms(took)}" if took is not None else "")
     if step.operation_id:
-        label += f" · pending approval #{step.operation_id}"
-    return label + (" · error" if step.status == "error" else "")
+        label += " · " + _("pending approval #{id}").format(id=step.operation_id)
+    return label + (" · " + _("error") if step.status == "error" else "")
 
 
 def step_body(step: Step) -> None:
-    st.caption("Arguments")
+    st.caption(_("Arguments"))
     st.json(step.arguments, expanded=1)
-    st.caption("Result")
-    st.code(step.result[:3000] or "(no result)", language=None, wrap_lines=True)
+    st.caption(_("Result"))
+    st.code(step.result[:3000] or _("(no result)"), language=None, wrap_lines=True)
 
 
 def steps_view(steps: list[Step]) -> None:
@@ -77,7 +83,9 @@ def steps_view(steps: list[Step]) -> None:
                 step_body(step)
         return
     errors = sum(step.status == "error" for step in steps)
-    label = f"{len(steps)} tool calls" + (f" ({errors} refused)" if errors else "")
+    label = (ngettext("{count} tool call ({errors} refused)", "{count} tool calls ({errors} refused)", len(steps))
+             if errors else ngettext("{count} tool call", "{count} tool calls", len(steps))).format(
+        count=len(steps), errors=errors)
     with st.expander(label, icon=":material/build:"):
         for step in steps:
             st.markdown(f"**{step_label(step)}**")
@@ -87,34 +95,41 @@ def steps_view(steps: list[Step]) -> None:
 stopped = state.turn_running  # the last run ended inside a turn: Stop was pressed (or the person left the page)
 if stopped and state.turn_done is not None and not state.turn_done.is_set():
     # Streamlit starts this run at once; the stopped one saves what was said (and its tokens) at its next step.
-    with st.spinner("Stopping the answer…"):
+    with st.spinner(_("Stopping the answer…")):
         state.turn_done.wait(timeout=STOP_WAIT_S)
 conversations = chat.list_for(caller.user)
 if stopped:
     state.turn_running = False
     if state.conversation_id is None and conversations:  # a new conversation's id arrives only at the turn's end
         state.conversation_id = conversations[0].id
-    st.info("Stopped. What was said so far is kept; ask again, or say \"continue\".", icon=":material/stop_circle:")
+    st.info(_("Stopped. What was said so far is kept; ask again, or say \"continue\"."), icon=":material/stop_circle:")
 ids = [None, *[c.id for c in conversations]]
 titles = {c.id: f"{c.title[:60]} · {c.updated_at:%b %d %H:%M}" for c in conversations}
 if state.conversation_id not in ids:
     state.conversation_id = None
 pick, new = st.columns([5, 1], vertical_alignment="bottom")
-state.conversation_id = pick.selectbox("Conversation", ids, index=ids.index(state.conversation_id),
-                                       format_func=lambda i: titles.get(i, "New conversation"))
-if new.button("New", icon=":material/add:", width="stretch"):
+state.conversation_id = pick.selectbox(_("Conversation"), ids, index=ids.index(state.conversation_id),
+                                       format_func=lambda i: titles.get(i, _("New conversation")))
+if new.button(_("New"), icon=":material/add:", width="stretch"):
     state.conversation_id, state.chat_error = None, None
     st.rerun()
 
 current = next((c for c in conversations if c.id == state.conversation_id), None)
 if current is not None:
-    t, turns = current.totals, f"{current.turns} turn" + ("s" if current.turns != 1 else "")
+    t = current.totals
     if current.model == "offline":
-        st.caption(f"This conversation: {turns} with the offline assistant — no tokens, no cost.")
+        st.caption(ngettext("This conversation: {count} turn with the offline assistant — no tokens, no cost.",
+                            "This conversation: {count} turns with the offline assistant — no tokens, no cost.",
+                            current.turns).format(count=current.turns))
     else:
-        st.caption(f"This conversation: {turns} · {formatting.count(t.input)} input · {formatting.count(t.output)} "
-                   f"output · {formatting.count(t.cache_read)} cache-read · {formatting.count(t.cache_write)} "
-                   f"cache-write tokens · cost ${t.cost_usd:,.4f} · model {current.model}")
+        st.caption(ngettext(
+            "This conversation: {count} turn · {input} input · {output} output · {cache_read} cache-read · "
+            "{cache_write} cache-write tokens · cost {cost} · model {model}",
+            "This conversation: {count} turns · {input} input · {output} output · {cache_read} cache-read · "
+            "{cache_write} cache-write tokens · cost {cost} · model {model}", current.turns).format(
+            count=current.turns, input=formatting.count(t.input), output=formatting.count(t.output),
+            cache_read=formatting.count(t.cache_read), cache_write=formatting.count(t.cache_write),
+            cost=f"${t.cost_usd:,.4f}", model=current.model))
     for message in chat.transcript(current.id, user=caller.user):
         with st.chat_message(message.role):
             run: list[Step] = []
@@ -132,18 +147,19 @@ if current is not None:
                 still_open = any(runtime.bridge.gate.get(i).status in OPEN_STATUSES for i in op_ids)
                 (live_operations if still_open else operations)(op_ids)
 else:
-    empty_state("Start a conversation", "Ask about campaigns, keywords, orders or stock on the active site (or name "
-                "another of your sites: \"… on US\"), or pick a quick action. Changes you ask for become pending cards "
-                "for an approver.")
+    empty_state(_("Start a conversation"), _("Ask about campaigns, keywords, orders or stock on the active site (or "
+                                             "name another of your sites: \"… on US\"), or pick a quick action. "
+                                             "Changes you ask for become pending cards for an approver."))
 if state.chat_error:
     st.error(state.chat_error, icon=":material/error:")
 
-st.caption("Quick actions")
+st.caption(_("Quick actions"))
 prompt = None
+# The label and its tooltip in the reader's language; the prompt sent stays English (the offline assistant reads it).
 for column, (label, text) in zip(st.columns(len(QUICK_ACTIONS)), QUICK_ACTIONS, strict=True):
-    if column.button(label, key=f"quick-{label}", width="stretch", help=text):
+    if column.button(_(label), key=f"quick-{label}", width="stretch", help=_(text)):
         prompt = text
-prompt = st.chat_input("Ask about ads, orders or stock…") or prompt
+prompt = st.chat_input(_("Ask about ads, orders or stock…")) or prompt
 
 if prompt:
     state.chat_error = None
@@ -152,7 +168,7 @@ if prompt:
     with st.chat_message("assistant"):
         text, area, steps = "", None, {}
         # Any click re-runs the page and so ends this run at its next st.* call; the agent then keeps what was said.
-        st.button("Stop", key="chat-stop", icon=":material/stop_circle:", help="Stop this answer")
+        st.button(_("Stop"), key="chat-stop", icon=":material/stop_circle:", help=_("Stop this answer"))
         state.turn_running, done = True, threading.Event()
         state.turn_done = done
         try:
@@ -175,7 +191,7 @@ if prompt:
                         box.update(label=f"{event.name} · {formatting.duration_ms(event.duration_ms)}",
                                    state="error" if event.status == "error" else "complete")
                     elif isinstance(event, OperationProposed):
-                        st.caption(f"Change #{event.operation_id} is waiting for approval.")
+                        st.caption(_("Change #{id} is waiting for approval.").format(id=event.operation_id))
                     elif isinstance(event, AgentError) and event.code == SiteScopeRequired.code:
                         # A site outside the scope is said here and kept in the transcript, not shown as a failure.
                         st.warning(event.message, icon=":material/block:")

@@ -33,20 +33,25 @@ HOW_TO_FIX: dict[str, str] = {  # translated where shown (render_error)
     "UPSTREAM_ERROR": N_("A tool server did not answer in time. Check Admin → MCP servers, then try again."),
 }
 
-STATUS_BADGES: dict[str, tuple[str, str]] = {
-    "pending": ("Waiting for approval", "orange"),
-    "proposed": ("Waiting for approval", "orange"),
-    "approved": ("Approved", "blue"),
-    "executing": ("Executing", "blue"),
-    "succeeded": ("Executed", "green"),
-    "executed": ("Executed", "green"),
-    "failed": ("Failed", "red"),
-    "rejected": ("Rejected", "red"),
-    "expired": ("Expired", "gray"),
-    "unknown": ("Outcome unknown — reconcile", "violet"),
+STATUS_BADGES: dict[str, tuple[str, str]] = {  # labels translated where shown: _(label)
+    "pending": (N_("Waiting for approval"), "orange"),
+    "proposed": (N_("Waiting for approval"), "orange"),
+    "approved": (N_("Approved"), "blue"),
+    "executing": (N_("Executing"), "blue"),
+    "succeeded": (N_("Executed"), "green"),
+    "executed": (N_("Executed"), "green"),
+    "failed": (N_("Failed"), "red"),
+    "rejected": (N_("Rejected"), "red"),
+    "expired": (N_("Expired"), "gray"),
+    "unknown": (N_("Outcome unknown — reconcile"), "violet"),
 }
-DECISION_OUTCOMES = {"executing": " · executing now", "succeeded": " · executed", "failed": " · the write failed",
-                     "unknown": " · outcome unknown until reconciled"}
+DECISION_OUTCOMES = {"executing": N_("executing now"), "succeeded": N_("executed"), "failed": N_("the write failed"),
+                     "unknown": N_("outcome unknown until reconciled")}
+# A decision on a card: `Approved by **approver@demo.local** 5 min ago`.
+DECIDED_BY = {"approved": N_("Approved by **{person}** {when}"), "rejected": N_("Rejected by **{person}** {when}"),
+              "expired": N_("Expired by **{person}** {when}")}
+# The diff table's column headers; the frame keeps these names (code and tests read its columns by them).
+CHANGE_HEADERS = {"Field": N_("Field"), "Before": N_("Before"), "After": N_("After")}
 __all__ = ["SITE_CURRENCY"]  # app.py and the Admin page take it from here
 # The approvals queue's columns and their widths: together they fit the page at 1440 px beside the sidebar (1,108 px
 # with the page's 1rem sides, less the selection column); console.approvals.queue.TARGET_UNITS is what 336 px of Target
@@ -107,7 +112,7 @@ def empty_state(text: str, hint: str | None = None) -> None:
 
 def status_badge(status: str) -> None:
     label, color = STATUS_BADGES.get(status, (status.title(), "gray"))
-    st.badge(label, color=color)
+    st.badge(_(label) if status in STATUS_BADGES else label, color=color)
 
 
 def relative_time(when: dt.datetime | str | None, *, now: dt.datetime | None = None) -> str:
@@ -121,17 +126,17 @@ def relative_time(when: dt.datetime | str | None, *, now: dt.datetime | None = N
     now = now or dt.datetime.now(dt.UTC)
     seconds = int((when - now).total_seconds())
     span = abs(seconds)
+    if not span:
+        return _("now")
     if span < 60:
-        text = "under a minute" if span else "now"
+        text = _("under a minute")
     elif span < 3600:
-        text = f"{span // 60} min"
+        text = _("{count} min").format(count=span // 60)
     elif span < 86400:
-        text = f"{span // 3600} h {span % 3600 // 60} min"
+        text = _("{hours} h {minutes} min").format(hours=span // 3600, minutes=span % 3600 // 60)
     else:
-        text = f"{span // 86400} d {span % 86400 // 3600} h"
-    if text == "now":
-        return text
-    return f"in {text}" if seconds > 0 else f"{text} ago"
+        text = _("{days} d {hours} h").format(days=span // 86400, hours=span % 86400 // 3600)
+    return (_("in {time}") if seconds > 0 else _("{time} ago")).format(time=text)
 
 
 format_value = field_value  # a before/after value for people (console.approvals.operations)
@@ -141,18 +146,28 @@ format_impact = impact_text  # `Daily spend: -$4.20 · …` (console.approvals.o
 _get = operations.get
 
 
+def field_name(field: str) -> str:
+    """A changed field for people: a plain word (bid, price) in the reader's language; other names as they are."""
+    return _(operations.FIELD_NAMES[field]) if operations.FIELD_NAMES.get(field) == field else field
+
+
 def changes_frame(op: Any) -> pd.DataFrame:
-    """The before → after table of an operation."""
+    """The before → after table of an operation (columns Field, Before, After: show them with `change_headers`)."""
     currency = operations.currency_of(op)
     rows = [
         {
-            "Field": c.get("field", ""),
+            "Field": field_name(c.get("field", "")),
             "Before": format_value(c.get("field", ""), c.get("before"), currency),
             "After": format_value(c.get("field", ""), c.get("after"), currency),
         }
         for c in operations.changes(op)
     ]
     return pd.DataFrame(rows, columns=["Field", "Before", "After"])
+
+
+def change_headers() -> dict[str, Any]:
+    """The diff table's headers in the reader's language (st.dataframe's column_config)."""
+    return {name: st.column_config.Column(_(label)) for name, label in CHANGE_HEADERS.items()}
 
 
 def operation_title(op: Any) -> str:
@@ -167,11 +182,11 @@ def evidence_block(op: Any, *, compact: bool = False) -> None:
     """What justifies the change: the target's metrics over the window, and the rule or the request behind it."""
     view = evidence_view(_get(op, "evidence"))
     if compact or not view.metrics:
-        st.caption(f"Evidence: {view.missing or evidence_summary(_get(op, 'evidence'))}")
-        if compact:  # in the chat the request is the conversation itself
-            view = dataclasses.replace(view, why=view.why if view.why and view.why.startswith("Rule") else None)
+        st.caption(_("Evidence: {evidence}").format(evidence=view.missing or evidence_summary(_get(op, "evidence"))))
+        if compact:  # in the chat the request is the conversation itself: only a rule's reason is kept
+            view = dataclasses.replace(view, why=view.why if (_get(op, "evidence") or {}).get("rule_text") else None)
     else:
-        st.caption(f"**Evidence** — {view.subject}" if view.subject else "**Evidence**")
+        st.caption(_("**Evidence** — {subject}").format(subject=view.subject) if view.subject else _("**Evidence**"))
         st.dataframe(pd.DataFrame([dict(view.metrics)]), hide_index=True, width="stretch")
         if view.missing:
             st.caption(view.missing)
@@ -198,50 +213,55 @@ def operation_card(op: Any, *, now: dt.datetime | None = None, show_arguments: b
         frame = changes_frame(op)
         impact = preview.get("impact") or {}
         if preview.get("verified") is False:
-            st.warning("**Unverified preview** — " + str(preview.get("unverified_reason") or
-                       "this server does not implement the write contract; the current values are unknown."),
-                       icon=":material/help:")
+            st.warning(_("**Unverified preview** — {reason}").format(reason=str(
+                preview.get("unverified_reason")
+                or _("this server does not implement the write contract; the current values are unknown."))),
+                icon=":material/help:")
         decided = _get(op, "decided_at")
         stuck = decided is not None and (now or dt.datetime.now(dt.UTC).replace(tzinfo=None)) - decided > dt.timedelta(minutes=1)
         if status == "unknown" or (status == "executing" and stuck):
-            st.info("In doubt: the change was sent, and its answer was not recorded. The console settles it from the "
-                    "server's ledger (`python -m console ops reconcile`); for a server without one, an admin "
-                    "resolves it (`ops resolve`).", icon=":material/pending:")
+            st.info(_("In doubt: the change was sent, and its answer was not recorded. The console settles it from "
+                      "the server's ledger (`python -m console ops reconcile`); for a server without one, an admin "
+                      "resolves it (`ops resolve`)."), icon=":material/pending:")
         if compact:
-            line = " · ".join(f"{r.Field}: {r.Before} → {r.After}" for r in frame.itertuples()) or preview.get("summary", "")
-            st.markdown(line + (f" — projected {format_impact(impact, currency).lower()}" if impact else ""))
+            line = " · ".join(_("{label}: {value}").format(label=r.Field, value=f"{r.Before} → {r.After}")
+                              for r in frame.itertuples()) or preview.get("summary", "")
+            st.markdown(_("{change} — projected {impact}").format(
+                change=line, impact=format_impact(impact, currency).lower()) if impact else line)
         else:
             if preview.get("summary"):
                 st.markdown(preview["summary"])
             if not frame.empty:
-                st.dataframe(frame, hide_index=True, width="stretch")
+                st.dataframe(frame, hide_index=True, width="stretch", column_config=change_headers())
             if impact:
-                st.markdown(f"Projected impact — {format_impact(impact, currency)}")
+                st.markdown(_("Projected impact — {impact}").format(impact=format_impact(impact, currency)))
         evidence_block(op, compact=compact)
+        source = source_label(op) + (f" {str(_get(op, 'source_ref'))[:8]}" if _get(op, "source_ref") else "")
         meta = [
-            f"Proposed by **{_get(op, 'proposer')}**",
-            f"via {source_label(op)}" + (f" {str(_get(op, 'source_ref'))[:8]}" if _get(op, "source_ref") else ""),
+            _("Proposed by **{person}**").format(person=_get(op, "proposer")),
+            _("via {source}").format(source=source),
             f"{relative_time(_get(op, 'created_at'), now=now)}",
         ]
         if status in ("pending", "proposed"):
-            meta.append(f"expires {relative_time(_get(op, 'expires_at'), now=now)}")
+            meta.append(_("expires {when}").format(when=relative_time(_get(op, "expires_at"), now=now)))
         st.caption(" · ".join(meta))
         if _get(op, "reason"):
-            st.caption(f"Reason: {_get(op, 'reason')}")
+            st.caption(_("Reason: {reason}").format(reason=_get(op, "reason")))
         edited = edit_line(op)
         if edited:
-            st.caption(f"Edited — {edited}")
+            st.caption(_("Edited — {edit}").format(edit=edited))
         if _get(op, "decided_by"):
-            verb = {"rejected": "Rejected", "expired": "Expired"}.get(status, "Approved")
-            decision = f"{verb} by **{_get(op, 'decided_by')}** {relative_time(_get(op, 'decided_at'), now=now)}"
-            decision += DECISION_OUTCOMES.get(status, "")
+            decision = _(DECIDED_BY.get(status, DECIDED_BY["approved"])).format(
+                person=_get(op, "decided_by"), when=relative_time(_get(op, "decided_at"), now=now))
+            if status in DECISION_OUTCOMES:
+                decision += " · " + _(DECISION_OUTCOMES[status])
             if _get(op, "decision_reason"):
-                decision += f": “{_get(op, 'decision_reason')}”"
+                decision = _("{outcome}: “{reason}”").format(outcome=decision, reason=_get(op, "decision_reason"))
             st.caption(decision)
         if _get(op, "error"):
-            st.caption(f":red[Error: {_get(op, 'error')}]")
+            st.caption(_(":red[Error: {error}]").format(error=_get(op, "error")))
         if show_arguments:
-            with st.expander("Arguments"):
+            with st.expander(_("Arguments")):
                 st.json(_get(op, "arguments") or {})
     return card
 

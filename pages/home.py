@@ -12,6 +12,7 @@ import streamlit as st
 
 from console import formatting
 from console.gateway import monitoring
+from console.i18n import N_, _
 from pages.components import empty_state, kpi_tile, page_header, render_error
 from pages.state import active_site, console_state, current_caller, get_runtime
 
@@ -20,8 +21,9 @@ runtime = get_runtime()
 caller = current_caller()
 account = console_state().account
 
-page_header(f"Welcome, {account.name}", f"Active site: {(active_site() or '—').upper()} · sites in your scope: "
-            + ", ".join(s.upper() for s in sorted(caller.sites)))
+page_header(_("Welcome, {name}").format(name=account.name),
+            _("Active site: {site} · sites in your scope: {sites}").format(
+                site=(active_site() or "—").upper(), sites=", ".join(s.upper() for s in sorted(caller.sites))))
 
 try:
     mine = runtime.bridge.gate.list(proposer=caller.user, sites=caller.sites, limit=200)
@@ -34,17 +36,18 @@ open_mine = [op for op in mine if op.status in ("pending", "proposed")]
 cols = st.columns(3)
 # Each counter opens its list (for those whose navigation has it): the number is where the work is.
 with cols[0]:
-    kpi_tile("My proposals waiting", formatting.count(len(open_mine)), help="Changes you asked for, not yet decided")
+    kpi_tile(_("My proposals waiting"), formatting.count(len(open_mine)),
+             help=_("Changes you asked for, not yet decided"))
     if caller.has("seller") and (PAGES / "my_requests.py").exists() and st.button(
-            "Open My requests", key="home-my-requests", icon=":material/outbox:", type="tertiary"):
+            _("Open My requests"), key="home-my-requests", icon=":material/outbox:", type="tertiary"):
         st.switch_page("pages/my_requests.py")
 with cols[1]:
-    kpi_tile("My proposals in total", formatting.count(len(mine)))
+    kpi_tile(_("My proposals in total"), formatting.count(len(mine)))
 with cols[2]:
     if waiting is not None:
-        kpi_tile("Waiting for your approval", formatting.count(waiting),
-                 help="Pending operations on the sites where you approve")
-        if st.button("Open Approvals", key="home-approvals", icon=":material/task_alt:", type="tertiary"):
+        kpi_tile(_("Waiting for your approval"), formatting.count(waiting),
+                 help=_("Pending operations on the sites where you approve"))
+        if st.button(_("Open Approvals"), key="home-approvals", icon=":material/task_alt:", type="tertiary"):
             st.switch_page("pages/approvals.py")
 
 if caller.has("admin"):  # the gateway's calls over a limit in the last hour (DESIGN.md §4, Gateway)
@@ -54,31 +57,35 @@ if caller.has("admin"):  # the gateway's calls over a limit in the last hour (DE
         render_error(exc)
         flagged = []
     if flagged:
-        st.subheader("Gateway flags")
-        st.warning(f"Over a limit in the last hour — p95 above {formatting.duration_ms(monitoring.P95_LIMIT_MS)} or "
-                   f"more than {formatting.percent(monitoring.ERROR_RATE_LIMIT, 0)} errors:\n\n"
+        st.subheader(_("Gateway flags"))
+        st.warning(_("Over a limit in the last hour — p95 above {p95} or more than {errors} errors:").format(
+                       p95=formatting.duration_ms(monitoring.P95_LIMIT_MS),
+                       errors=formatting.percent(monitoring.ERROR_RATE_LIMIT, 0)) + "\n\n"
                    + "\n".join(f"- {monitoring.flag_text(f)}" for f in flagged[:8])
-                   + (f"\n- … and {len(flagged) - 8} more" if len(flagged) > 8 else ""),
+                   + ("\n- " + _("… and {count} more").format(count=len(flagged) - 8) if len(flagged) > 8 else ""),
                    icon=":material/monitor_heart:")
-        st.page_link("pages/gateway.py", label="Open Gateway → Monitoring", icon=":material/hub:")
+        st.page_link("pages/gateway.py", label=_("Open Gateway → Monitoring"), icon=":material/hub:")
 
-st.subheader("Where to go")
-links = [
-    ("chat.py", "Chat", ":material/forum:", "seller", "Ask about ads, orders and stock; propose changes."),
-    ("approvals.py", "Approvals", ":material/task_alt:", "approver", "Approve or reject proposed changes."),
-    ("ads.py", "Ads", ":material/campaign:", ("manager", "seller"), "Spend, sales, ACOS and alerts."),
-    ("inventory.py", "Inventory", ":material/inventory_2:", ("manager", "seller"), "Days of supply and reorders."),
-    ("sales.py", "Sales", ":material/payments:", ("manager", "seller"), "Revenue, orders and anomalies."),
-    ("reports.py", "Reports", ":material/summarize:", ("manager", "seller"), "Daily operations and weekly reports."),
-    ("audit.py", "Audit", ":material/policy:", "approver", "Every call and decision, verifiable."),
-    ("admin.py", "Admin", ":material/admin_panel_settings:", "admin", "Users, servers and safety limits."),
-    ("gateway.py", "Gateway", ":material/hub:", "admin", "Tool groups, API keys and monitoring for outside agents."),
+st.subheader(_("Where to go"))
+links = [  # page names and purposes translated where shown
+    ("chat.py", N_("Chat"), ":material/forum:", "seller", N_("Ask about ads, orders and stock; propose changes.")),
+    ("approvals.py", N_("Approvals"), ":material/task_alt:", "approver", N_("Approve or reject proposed changes.")),
+    ("ads.py", N_("Ads"), ":material/campaign:", ("manager", "seller"), N_("Spend, sales, ACOS and alerts.")),
+    ("inventory.py", N_("Inventory"), ":material/inventory_2:", ("manager", "seller"),
+     N_("Days of supply and reorders.")),
+    ("sales.py", N_("Sales"), ":material/payments:", ("manager", "seller"), N_("Revenue, orders and anomalies.")),
+    ("reports.py", N_("Reports"), ":material/summarize:", ("manager", "seller"),
+     N_("Daily operations and weekly reports.")),
+    ("audit.py", N_("Audit"), ":material/policy:", "approver", N_("Every call and decision, verifiable.")),
+    ("admin.py", N_("Admin"), ":material/admin_panel_settings:", "admin", N_("Users, servers and safety limits.")),
+    ("gateway.py", N_("Gateway"), ":material/hub:", "admin",
+     N_("Tool groups, API keys and monitoring for outside agents.")),
 ]
 shown = 0
 for file, label, icon, role, text in links:
     roles = (role,) if isinstance(role, str) else role
     if any(caller.has(r) for r in roles) and (PAGES / file).exists():
-        st.page_link(f"pages/{file}", label=f"{label} — {text}", icon=icon)
+        st.page_link(f"pages/{file}", label=f"{_(label)} — {_(text)}", icon=icon)
         shown += 1
 if not shown:
-    empty_state("Nothing to open yet", "Ask an admin to grant you a role on the Admin page.")
+    empty_state(_("Nothing to open yet"), _("Ask an admin to grant you a role on the Admin page."))

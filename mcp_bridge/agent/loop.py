@@ -88,8 +88,12 @@ class Agent:
         self.client = client or make_client(api_key=config.api_key, base_url=config.base_url,
                                             max_retries=config.max_retries, timeout_s=config.timeout_s)
 
-    def run_turn(self, caller: Caller, conversation_id: str | None, text: str, *, site: str) -> Iterator[AgentEvent]:
-        """Answer one user message: stream text, run tools, propose writes; always ends with Usage and TurnDone."""
+    def run_turn(self, caller: Caller, conversation_id: str | None, text: str, *, site: str,
+                 language: str = "en") -> Iterator[AgentEvent]:
+        """Answer one user message: stream text, run tools, propose writes; always ends with Usage and TurnDone.
+
+        `language` is the reader's UI language ("en", "zh"): the system prompt asks for answers in it.
+        """
         if not caller.may_see(site):
             raise SiteScopeRequired(f"{caller.user} has no access to site {site}")
         choice = choose_site(text, caller, site)  # a site the message names wins; one outside the scope is refused
@@ -106,7 +110,7 @@ class Agent:
             if choice.refusal is not None:
                 yield from self._refuse(turn, choice.refusal)
             else:
-                yield from self._rounds(caller, site, turn)
+                yield from self._rounds(caller, site, turn, language)
         except GeneratorExit:  # Stop between two steps: a tool call cut off here gets a placeholder result next turn
             turn.error_code = "STOPPED"
             raise
@@ -116,7 +120,7 @@ class Agent:
         yield Usage(turn.usage.input, turn.usage.output, turn.usage.cache_write, turn.usage.cache_read, turn.usage.cost_usd)
         yield TurnDone(conversation_id)
 
-    def _rounds(self, caller: Caller, site: str, turn: _Turn) -> Iterator[AgentEvent]:
+    def _rounds(self, caller: Caller, site: str, turn: _Turn, language: str = "en") -> Iterator[AgentEvent]:
         """Model call, tools, model call… until the model answers without tools (or the round limit)."""
         try:
             tools = self.bridge.catalog.anthropic_tools(caller)
@@ -128,7 +132,7 @@ class Agent:
         request = {
             "model": self.config.model,
             "max_tokens": self.config.max_tokens,
-            "system": system_blocks(caller, site=site, today=self.config.today or dt.date.today()),
+            "system": system_blocks(caller, site=site, today=self.config.today or dt.date.today(), language=language),
             "tools": cached_tools(tools),
         }
         fixed_tokens = estimate_tokens(request["system"]) + estimate_tokens(request["tools"]) + self.config.max_tokens

@@ -37,10 +37,12 @@ Rules:
 6. A site the user names (a code such as JP, a name such as Germany or amazon.de) wins over the active site
    when it is one of their sites. A site outside their sites is refused: say so, and never answer with another
    site's data instead. Say which site your numbers are for."""
+# A line added for a reader whose console is not in English (the console's UI language: "en" or "zh").
+LANGUAGE_LINES = {"zh": "Answer in Simplified Chinese; keep tool names, ids, SKUs, ASINs and amounts as they are."}
 
 
-def system_blocks(caller: Caller, *, site: str, today: dt.date) -> list[dict[str, Any]]:
-    """The system prompt as one cached block (stable for a user, site and day, so it is read from cache)."""
+def system_blocks(caller: Caller, *, site: str, today: dt.date, language: str = "en") -> list[dict[str, Any]]:
+    """The system prompt as one cached block (stable for a user, site, day and language, so it is read from cache)."""
     text = SYSTEM_TEMPLATE.format(
         user=caller.user,
         roles=", ".join(sorted(caller.roles)) or "none",
@@ -48,6 +50,8 @@ def system_blocks(caller: Caller, *, site: str, today: dt.date) -> list[dict[str
         site=site,
         today=today.isoformat(),
     )
+    if language in LANGUAGE_LINES:
+        text += "\n\n" + LANGUAGE_LINES[language]
     return [{"type": "text", "text": text, "cache_control": dict(EPHEMERAL)}]
 
 

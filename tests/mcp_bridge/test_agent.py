@@ -11,7 +11,7 @@ from console.settings import DEFAULT_PRICES
 from mcp_bridge.agent.conversations import Conversations
 from mcp_bridge.agent.events import OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone, Usage
 from mcp_bridge.agent.loop import Agent, AgentConfig
-from mcp_bridge.agent.prompt import TRIMMED, fit_history
+from mcp_bridge.agent.prompt import TRIMMED, fit_history, system_blocks
 from mcp_bridge.errors import NotFound
 from mcp_bridge.store import Base, make_engine
 from mcp_bridge.types import Caller, ToolOutcome
@@ -139,6 +139,26 @@ def test_conversations_are_per_user(messages_stub, bridge, conversations):
     with pytest.raises(NotFound):
         list(agent.run_turn(other, mine[0].id, "let me in", site="us"))
     assert conversations.user_totals(SELLER.user).output > 0
+
+
+def test_the_system_prompt_names_the_readers_language():
+    """A reader of the Chinese console gets answers in Simplified Chinese; English stays the prompt as it was."""
+    today = dt.date(2026, 11, 20)
+    (english,) = system_blocks(SELLER, site="us", today=today)
+    assert system_blocks(SELLER, site="us", today=today, language="en") == [english]
+    assert "Simplified Chinese" not in english["text"]
+    (chinese,) = system_blocks(SELLER, site="us", today=today, language="zh")
+    assert chinese["text"] == english["text"] + ("\n\nAnswer in Simplified Chinese; keep tool names, ids, SKUs, ASINs "
+                                                 "and amounts as they are.")
+    assert chinese["cache_control"] == {"type": "ephemeral"}
+
+
+def test_a_turn_in_the_chinese_console_asks_for_chinese(messages_stub, bridge, conversations):
+    messages_stub.text("好的。")
+    list(make_agent(messages_stub, bridge, conversations).run_turn(SELLER, None, "hi", site="us", language="zh"))
+    (request,) = messages_stub.requests
+    assert request.body["system"][0]["text"].endswith("Answer in Simplified Chinese; keep tool names, ids, SKUs, "
+                                                      "ASINs and amounts as they are.")
 
 
 def test_old_tool_results_are_trimmed_never_the_users_words():
