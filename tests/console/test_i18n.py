@@ -43,7 +43,11 @@ def marked_calls(path: Path) -> list[tuple[int, str]]:
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MARKERS and node.args:
             for arg in node.args[:2] if node.func.id == "ngettext" else node.args[:1]:
-                if isinstance(arg, ast.JoinedStr | ast.BinOp | ast.Call):
+                # A lookup of a marked constant (`_(LABELS.get(code, code))`) is fine; a text built by formatting,
+                # joining or adding is not.
+                built = isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr in {
+                    "format", "join", "replace", "capitalize", "title", "upper", "lower"}
+                if isinstance(arg, ast.JoinedStr | ast.BinOp) or built:
                     found.append((node.lineno, type(arg).__name__))
     return found
 
