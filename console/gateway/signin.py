@@ -23,6 +23,7 @@ from console.auth import SignInMode, demo_accounts
 from console.gateway.consent import PersonRefused, SignIns
 from console.gateway.oauth import SCOPE, ConsoleAuthProvider
 from console.gateway.pages import consent_page, demo_page, error_page
+from console.i18n import _, language_from_accept, speaking
 from mcp_bridge.errors import AuthRequired, ConsoleError, PermissionDenied
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
@@ -77,22 +78,22 @@ class SignInFlow:
         self.provider, self.signins = provider, SignIns(provider)
 
     async def start(self, request: Request) -> Response:
-        request_id = request.query_params.get("request", "")
+        request_id, lang = request.query_params.get("request", ""), _lang(request)
         try:
             pending = await run_in_threadpool(self.signins.pending, request_id)
             oidc = self.provider.oidc
             if oidc is None:
                 accounts = await run_in_threadpool(demo_accounts, self.provider.runtime)
-                return demo_page(pending, accounts)
+                return demo_page(pending, accounts, lang=lang)
             url = await run_in_threadpool(lambda: oidc.authorization_url(
                 state=pending.id, nonce=self.provider.sign("nonce", pending.id),
                 code_verifier=self.provider.sign("pkce", pending.id)))
         except ConsoleError as exc:
-            return _refused(exc)
+            return _refused(exc, lang=lang)
         return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
 
     async def callback(self, request: Request) -> Response:
-        query = request.query_params
+        query, lang = request.query_params, _lang(request)
         request_id, code, error = query.get("state", ""), query.get("code", ""), query.get("error")
         oidc = self.provider.oidc
         try:
@@ -109,11 +110,12 @@ class SignInFlow:
                 request_id, email=identity.email, name=identity.name, mode=SignInMode.OIDC,
                 email_verified=identity.email_verified))
         except ConsoleError as exc:
-            return _refused(exc, retry_url=f"/signin?request={request_id}" if isinstance(exc, PersonRefused) else None)
-        return consent_page(consent)
+            return _refused(exc, retry_url=f"/signin?request={request_id}" if isinstance(exc, PersonRefused) else None,
+                            lang=lang)
+        return consent_page(consent, lang=lang)
 
     async def demo(self, request: Request) -> Response:
-        form = await request.form()
+        form, lang = await request.form(), _lang(request)
         request_id, email = str(form.get("request") or ""), str(form.get("email") or "")
         try:
             if self.provider.oidc is not None:
@@ -121,22 +123,29 @@ class SignInFlow:
             consent = await run_in_threadpool(lambda: self.signins.admit(request_id, email=email,
                                                                          mode=SignInMode.DEMO))
         except ConsoleError as exc:
-            return _refused(exc, retry_url=f"/signin?request={request_id}" if isinstance(exc, PersonRefused) else None)
-        return consent_page(consent)
+            return _refused(exc, retry_url=f"/signin?request={request_id}" if isinstance(exc, PersonRefused) else None,
+                            lang=lang)
+        return consent_page(consent, lang=lang)
 
     async def consent(self, request: Request) -> Response:
-        form = await request.form()
+        form, lang = await request.form(), _lang(request)
         request_id, token = str(form.get("request") or ""), str(form.get("form_token") or "")
         allow = form.get("decision") == "allow"
         try:
             url = await run_in_threadpool(lambda: self.signins.decide(request_id, form_token=token, allow=allow))
         except ConsoleError as exc:
-            return _refused(exc)
+            return _refused(exc, lang=lang)
         # 303: the browser follows with a GET, as the client's redirect URI expects.
         return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-def _refused(exc: ConsoleError, *, retry_url: str | None = None) -> Response:
+def _lang(request: Request) -> str:
+    """The sign-in pages speak the browser's language (the person is not known yet)."""
+    return language_from_accept(request.headers.get("accept-language"))
+
+
+def _refused(exc: ConsoleError, *, retry_url: str | None = None, lang: str | None = None) -> Response:
     status = 403 if isinstance(exc, PermissionDenied | AuthRequired) else 502 if exc.code == "UPSTREAM_ERROR" else 400
-    title = "Sign-in refused" if status == 403 else "Sign-in failed"
-    return error_page(title, exc.message, status=status, retry_url=retry_url)
+    with speaking(lang):
+        title = _("Sign-in refused") if status == 403 else _("Sign-in failed")
+    return error_page(title, exc.message, status=status, retry_url=retry_url, lang=lang)

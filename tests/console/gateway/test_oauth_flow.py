@@ -208,6 +208,26 @@ def test_demo_sign_in_lists_the_demo_users(tmp_path: Path) -> None:
         assert server.http.get("/signin/callback", params={"state": request_id, "code": "x"}).status_code == 403
 
 
+def test_the_sign_in_pages_speak_the_browsers_language(tmp_path: Path) -> None:
+    from console.i18n import _, speaking
+
+    with speaking("zh"):
+        title, allow, refused = _("Sign in to the operator console (demo)"), _("Allow"), _("Sign-in refused")
+    assert {title, allow, refused}.isdisjoint({"Sign in to the operator console (demo)", "Allow", "Sign-in refused"})
+    chinese = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+    with auth_server(tmp_path, oidc=None) as server:
+        client = register(server)
+        picker = server.http.get(authorize(server, client, pkce()[1], resource=GROUP_URL).removeprefix(BASE),
+                                 headers=chinese)
+        assert picker.status_code == 200 and title in picker.text and "Sign in to" not in picker.text
+        request_id = consent_form(picker.text)["request"]
+        outsider = server.http.post("/signin/demo", data={"request": request_id, "email": "ceo@example.com"},
+                                    headers=chinese)
+        assert outsider.status_code == 403 and refused in outsider.text
+        page = server.http.post("/signin/demo", data={"request": request_id, "email": SELLER}, headers=chinese)
+        assert page.status_code == 200 and allow in page.text and ">Allow<" not in page.text
+
+
 def test_production_refuses_the_demo_sign_in(tmp_path: Path) -> None:
     rt = console_runtime(tmp_path)
     try:
