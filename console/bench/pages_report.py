@@ -96,6 +96,10 @@ def _concurrency(found: dict[str, Any]) -> list[str]:
         lines.append(f"CPU while the {n} ran ({cpu['wall_s']:,.0f} s): the console with its MCP servers "
                      f"{cpu['app_s']:,.0f} s, the browser side (Chromium, Playwright) {cpu['browser_s']:,.0f} s — "
                      "one machine plays both")
+        if cpu.get("one_app_s"):
+            each = cpu["app_s"] / n
+            lines.append(f"app side: console CPU per session {cpu['one_app_s'] * 1e3:,.0f} ms alone, "
+                         f"{each * 1e3:,.0f} ms each with {n} at once ({ratio(each / cpu['one_app_s'])})")
     return lines
 
 

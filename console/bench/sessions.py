@@ -47,8 +47,11 @@ async def against_one(browser: Any, url: str, users: list[str], titles: list[str
     one: dict[str, list[float]] = {}
     many: dict[str, list[float]] = {}
     try:
+        alone = cpu_now() if cpu_now else None
         await at_once(browser, url, users[:1], titles, one)
         started, wall = cpu_now() if cpu_now else None, time.monotonic()
+        if alone is not None and started is not None:
+            cpu.update(one_app_s=started[0] - alone[0])  # the app side of one session's same pages
         try:
             await at_once(browser, url, users[1:], titles, many)
         finally:
