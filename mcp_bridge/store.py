@@ -232,6 +232,7 @@ class SitePolicyRow(Base):
     import_price_min: Mapped[float] = mapped_column(Float, server_default="1")
     import_price_max: Mapped[float] = mapped_column(Float, server_default="10000")
     max_stock_change: Mapped[float] = mapped_column(Float, server_default="5000")
+    max_discount_fixed: Mapped[float] = mapped_column(Float, server_default="100")
     max_target_daily_change_pct: Mapped[float] = mapped_column(Float, server_default="50")
 
 

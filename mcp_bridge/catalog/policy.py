@@ -191,11 +191,17 @@ def _creations(tool: str, arguments: dict[str, Any], preview: dict[str, Any], po
         if _is_number(value) and value > limit + EPS:
             raise ValidationFailed(f"{tool} sets {name} {value:,.2f} {currency}, over the {site} limit of "
                                    f"{limit:,.2f} {currency}; {policy.where(limit_name)}")
-    if tool in DISCOUNT_TOOLS and _new_value("kind", arguments, preview) == "percent":
+    kind = _new_value("kind", arguments, preview) if tool in DISCOUNT_TOOLS else None
+    if kind == "percent":
         value = _new_value("value", arguments, preview)
         if _is_number(value) and value > policy.max_discount_pct + EPS:
             raise ValidationFailed(f"{tool} gives {value:g}% off, over the {site} limit of "
                                    f"{policy.max_discount_pct:g}%; {policy.where('max_discount_pct')}")
+    elif kind is not None:  # a fixed amount off (any kind but percent is an amount in the site's currency)
+        value = _new_value("value", arguments, preview)
+        if _is_number(value) and value > policy.max_discount_fixed + EPS:
+            raise ValidationFailed(f"{tool} gives {value:,.2f} {currency} off, over the {site} limit of "
+                                   f"{policy.max_discount_fixed:,.2f} {currency}; {policy.where('max_discount_fixed')}")
     if tool in IMPORT_TOOLS:
         _import_prices(tool, arguments, preview, policy)
 
@@ -274,7 +280,8 @@ def limits_for(tool: str, field: str, policy: SitePolicy) -> str:
         if name == field:
             return f"at most {getattr(policy, limit_name):,.2f} {cur}"
     if tool in DISCOUNT_TOOLS and field == "value":
-        return f"at most {policy.max_discount_pct:g}% off (percent discounts)"
+        return (f"at most {policy.max_discount_pct:g}% off (percent discounts) or "
+                f"{policy.max_discount_fixed:,.2f} {cur} off (fixed amounts)")
     if tool in IMPORT_TOOLS and field in ("rows", "csv_text", "price"):
         return (f"prices {policy.import_price_min:,.2f}..{policy.import_price_max:,.2f} {cur}; over "
                 f"{policy.max_stock_change:,.0f} units of stock needs a reason")

@@ -10,7 +10,7 @@ from mcp_bridge.store import SitePolicyRow
 
 # Amount limits are in the site's currency: the defaults are US-dollar sized and scaled for the others.
 AMOUNT_FIELDS = ("max_bid_change_abs", "max_bid_change_daily_total", "max_budget_increase_abs", "max_new_daily_budget",
-                 "max_new_bid", "max_promotion_budget", "import_price_min", "import_price_max")
+                 "max_new_bid", "max_promotion_budget", "max_discount_fixed", "import_price_min", "import_price_max")
 # Percentages that are sizes (how far, in either direction), never a direction.
 PERCENT_SIZES = ("max_bid_change_pct", "max_budget_increase_pct", "max_target_daily_change_pct", "max_discount_pct")
 SITE_CURRENCIES = {"us": "USD", "ca": "CAD", "mx": "MXN", "br": "BRL", "uk": "GBP", "de": "EUR", "fr": "EUR",
@@ -42,6 +42,7 @@ LABELS = {
     "max_new_bid": N_("Largest bid of a new ad group, keyword or product target ({currency})"),
     "max_discount_pct": N_("Largest coupon or discount code discount (%)"),
     "max_promotion_budget": N_("Largest coupon budget ({currency})"),
+    "max_discount_fixed": N_("Largest fixed-amount coupon or discount code discount ({currency})"),
     "import_price_min": N_("Lowest price an import may set ({currency})"),
     "import_price_max": N_("Highest price an import may set ({currency})"),
     "max_stock_change": N_("Largest stock change without a reason (units)"),
@@ -72,6 +73,7 @@ class SitePolicy:
     max_new_bid: float = 5.0
     max_discount_pct: float = 50.0
     max_promotion_budget: float = 5000.0
+    max_discount_fixed: float = 100.0
     import_price_min: float = 1.0
     import_price_max: float = 10000.0
     max_stock_change: float = 5000.0

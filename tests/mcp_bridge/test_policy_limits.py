@@ -62,6 +62,14 @@ CREATIONS = [
     ("discount code 90% off", "create_discount_code", {"code": "X", "kind": "percent", "value": 90},
      created(code="X", kind="percent", value=90.0), "create_discount_code gives 90% off, over the us limit of 50%",
      "Largest coupon or discount code discount (%)"),
+    ("coupon 1,000,000 off", "create_coupon", {"kind": "fixed", "value": 1e6, "budget": 100},
+     created(kind="fixed", value=1e6, budget=100.0),
+     "create_coupon gives 1,000,000.00 USD off, over the us limit of 100.00 USD",
+     "Largest fixed-amount coupon or discount code discount (USD)"),
+    ("discount code 500 off", "create_discount_code", {"code": "X", "kind": "fixed", "value": 500},
+     created(code="X", kind="fixed", value=500.0),
+     "create_discount_code gives 500.00 USD off, over the us limit of 100.00 USD",
+     "Largest fixed-amount coupon or discount code discount (USD)"),
     ("import at 0.01", "commit_product_import", {"rows": []}, import_preview({"A": 20.0, "B": 0.01}),
      "commit_product_import sets prices outside the us range of 1.00..10,000.00 USD: B at 0.01",
      "Lowest price an import may set (USD)"),
@@ -97,6 +105,7 @@ ALLOWED = [
     ("keyword at $5", "create_keyword", {}, created(bid=5.0), None),
     ("coupon 50% off, budget 5,000", "create_coupon", {}, created(kind="percent", value=50.0, budget=5000.0), None),
     ("a fixed coupon is not a percentage", "create_coupon", {}, created(kind="fixed", value=90.0, budget=10.0), None),
+    ("a fixed coupon at the limit", "create_coupon", {}, created(kind="fixed", value=100.0, budget=10.0), None),
     ("coupon budget raised to 5,000", "update_coupon", {},
      {"before": {"budget": 4000.0}, "after": {"budget": 5000.0}}, None),
     ("import prices in range", "commit_product_import", {}, import_preview({"A": 1.0, "B": 10000.0}), None),
@@ -123,6 +132,7 @@ def test_yen_sites_get_yen_sized_defaults(console_url: str) -> None:
     assert (jp.max_new_bid, jp.max_new_daily_budget, jp.max_bid_change_abs, jp.import_price_min, jp.currency) == (
         500.0, 50000.0, 200.0, 100.0, "JPY")
     assert (jp.max_bid_change_pct, jp.max_stock_change, jp.expiry_hours) == (50.0, 5000.0, 24.0)
+    assert jp.max_discount_fixed == 10000.0
     check("create_keyword", {"site": "jp"}, created(bid=300.0), jp)
     with pytest.raises(ValidationFailed, match="sets bid 600.00 JPY, over the jp limit of 500.00 JPY"):
         check("create_keyword", {"site": "jp"}, created(bid=600.0), jp)
@@ -233,7 +243,7 @@ def test_the_defaults_and_the_edges_make_sense() -> None:
     ("update_price", "price", "-30%..+30% per change; today's total on this target ±50%"),
     ("create_campaign", "daily_budget", "at most 500.00 USD"),
     ("create_keyword", "bid", "at most 5.00 USD"),
-    ("create_coupon", "value", "at most 50% off (percent discounts)"),
+    ("create_coupon", "value", "at most 50% off (percent discounts) or 100.00 USD off (fixed amounts)"),
     ("create_coupon", "budget", "at most 5,000.00 USD"),
     ("update_inventory", "add_inbound", "over 5,000 units needs a reason"),
     ("update_keyword", "name", ""),
