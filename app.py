@@ -22,7 +22,7 @@ from console.auth import (
     sign_out,
 )
 from console.errors import AuthRequired, ConsoleError
-from console.i18n import LANGUAGES, N_, _, current
+from console.i18n import LANGUAGES, N_, NC_, PAGE, _, current, pgettext
 from console.logs import configure_logging
 from console.settings import Settings
 from mcp_bridge.types import Caller
@@ -47,17 +47,17 @@ NEXT_COOKIE_TTL_S = 600
 # Every page: its file in pages/ (also its URL path), title, icon, section, and the roles that open it (admin holds
 # every role). Managers live on the dashboards; sellers act from them (their alert panels propose fixes).
 PAGES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
-    ("home", N_("Home"), ":material/home:", N_("Work"), ()),
-    ("chat", N_("Chat"), ":material/forum:", N_("Work"), ("seller",)),
-    ("my_requests", N_("My requests"), ":material/outbox:", N_("Work"), ("seller",)),
-    ("approvals", N_("Approvals"), ":material/task_alt:", N_("Work"), ("approver",)),
-    ("ads", N_("Ads"), ":material/campaign:", N_("Dashboards"), ("manager", "seller")),
-    ("inventory", N_("Inventory"), ":material/inventory_2:", N_("Dashboards"), ("manager", "seller")),
-    ("sales", N_("Sales"), ":material/payments:", N_("Dashboards"), ("manager", "seller")),
-    ("reports", N_("Reports"), ":material/summarize:", N_("Dashboards"), ("manager", "seller")),
-    ("audit", N_("Audit"), ":material/policy:", N_("Control"), ("approver", "admin")),
-    ("admin", N_("Admin"), ":material/admin_panel_settings:", N_("Control"), ("admin",)),
-    ("gateway", N_("Gateway"), ":material/hub:", N_("Control"), ("admin",)),
+    ("home", NC_("page", "Home"), ":material/home:", N_("Work"), ()),
+    ("chat", NC_("page", "Chat"), ":material/forum:", N_("Work"), ("seller",)),
+    ("my_requests", NC_("page", "My requests"), ":material/outbox:", N_("Work"), ("seller",)),
+    ("approvals", NC_("page", "Approvals"), ":material/task_alt:", N_("Work"), ("approver",)),
+    ("ads", NC_("page", "Ads"), ":material/campaign:", N_("Dashboards"), ("manager", "seller")),
+    ("inventory", NC_("page", "Inventory"), ":material/inventory_2:", N_("Dashboards"), ("manager", "seller")),
+    ("sales", NC_("page", "Sales"), ":material/payments:", N_("Dashboards"), ("manager", "seller")),
+    ("reports", NC_("page", "Reports"), ":material/summarize:", N_("Dashboards"), ("manager", "seller")),
+    ("audit", NC_("page", "Audit"), ":material/policy:", N_("Control"), ("approver", "admin")),
+    ("admin", NC_("page", "Admin"), ":material/admin_panel_settings:", N_("Control"), ("admin",)),
+    ("gateway", NC_("page", "Gateway"), ":material/hub:", N_("Control"), ("admin",)),
 )
 SECTIONS = (N_("Work"), N_("Dashboards"), N_("Control"))
 PAGE_ROLES = {name: roles for name, _, _, _, roles in PAGES}
@@ -68,7 +68,7 @@ def navigation_for(caller) -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {_(section): [] for section in SECTIONS}
     for name, title, icon, section, roles in PAGES:
         if (not roles or any(caller.has(r) for r in roles)) and (HERE / "pages" / f"{name}.py").exists():
-            sections[_(section)].append(st.Page(f"pages/{name}.py", title=_(title), icon=icon, url_path=name,
+            sections[_(section)].append(st.Page(f"pages/{name}.py", title=pgettext(PAGE, title), icon=icon, url_path=name,
                                                 default=name == "home"))
     return {name: pages for name, pages in sections.items() if pages}
 

@@ -125,3 +125,18 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it now (module-level labels, translated when shown)."""
     return message
+
+
+# A word that names two things ("Admin": the page and the role; "Sales": the page and an amount) is translated per
+# context: `pgettext("page", "Admin")`; `NC_("page", "Admin")` marks one ahead of being shown, as N_ does.
+PAGE = "page"
+
+
+def pgettext(context: str, message: str) -> str:
+    """`message` as meant in `context`, in the language of this run."""
+    return translations(_language.get()).pgettext(context, message)
+
+
+def NC_(context: str, message: str) -> str:
+    """Mark `message` in `context` for the catalogue; translate it with `pgettext(context, message)` when shown."""
+    return message

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from console.approvals.queue import POLICY_FIELDS, approval_keys, site_policy, update_site_policy
-from console.i18n import N_, _
+from console.i18n import N_, _, pgettext
 from console.models import EVERY_SITE, ROLES
 from mcp_bridge.catalog.site_limits import LABELS as LIMIT_LABELS
 from pages.components import empty_state, page_header, render_error
@@ -20,7 +20,7 @@ ROLE_NAMES = {"seller": N_("seller"), "manager": N_("manager"), "approver": N_("
 runtime = get_runtime()
 users = runtime.users
 caller = current_caller("admin")
-page_header(_("Admin"), _("Every change here is written to the audit log under your name."))
+page_header(pgettext("page", "Admin"), _("Every change here is written to the audit log under your name."))
 if console_state().flash:
     st.success(console_state().flash, icon=":material/check_circle:")
     console_state().flash = None

@@ -8,7 +8,7 @@ import streamlit as st
 from console import formatting
 from console.dashboards import charts, search, tables, tiles
 from console.formatting import label
-from console.i18n import N_, _
+from console.i18n import N_, _, pgettext
 from pages import dashboard_drilldowns as drilldowns
 from pages import dashboard_kit as kit
 from pages import dashboard_loaders as loaders
@@ -22,7 +22,7 @@ FOUND_HEADINGS = {"Keywords": N_("**Keywords matching “{query}”** ({count})"
 
 runtime = get_runtime()
 caller = current_caller(("manager", "seller"))
-page_header(_("Ads"), _("Spend, sales and efficiency of every campaign; alerts with a one-click proposed fix."))
+page_header(pgettext("page", "Ads"), _("Spend, sales and efficiency of every campaign; alerts with a one-click proposed fix."))
 
 f = kit.filters(caller, key="ads", search=_("Search a campaign, keyword, ASIN or SKU"))
 cols = st.columns(4)

@@ -29,7 +29,7 @@ from console.approvals.queue import (
     sort_queue,
     status_name,
 )
-from console.i18n import N_, _, ngettext
+from console.i18n import N_, _, ngettext, pgettext
 from pages.components import (
     QUEUE_COLUMN_PX,
     empty_state,
@@ -229,7 +229,7 @@ def waiting_queue() -> None:
 
 
 wide_page()  # the queue's row shows every column whole at 1440 px
-page_header(_("Approvals"), _("Every change proposed on your sites waits here for a person."))
+page_header(pgettext("page", "Approvals"), _("Every change proposed on your sites waits here for a person."))
 for level, text in queue_state().outcome:
     getattr(st, level)(text, icon=":material/info:" if level == "warning" else None)
 queue_state().outcome = []

@@ -11,7 +11,7 @@ import streamlit as st
 from console import formatting
 from console.approvals.queue import OPEN_STATUSES
 from console.chat_service import QUICK_ACTIONS, Step
-from console.i18n import _, ngettext
+from console.i18n import _, ngettext, pgettext
 from mcp_bridge.agent.events import AgentError, OperationProposed, TextDelta, ToolFinished, ToolStarted, TurnDone
 from mcp_bridge.errors import SiteScopeRequired
 from pages.components import STATUS_BADGES, empty_state, operation_card, page_header, render_error
@@ -25,7 +25,7 @@ site = active_site()
 STATUS_ICONS = {"ok": ":material/check_circle:", "pending": ":material/pending_actions:", "error": ":material/error:"}
 STOP_WAIT_S = 60.0  # the longest a stopped turn may take to reach its next step (a tool call in flight)
 
-page_header(_("Chat"), _("Working on site {site} — reads run at once; every change waits for an approver.").format(
+page_header(pgettext("page", "Chat"), _("Working on site {site} — reads run at once; every change waits for an approver.").format(
     site=site.upper()))
 if chat.offline:
     st.info(_("**Offline demo assistant** — no Claude API key is configured, so a built-in assistant answers the "

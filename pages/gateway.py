@@ -10,7 +10,7 @@ import streamlit as st
 from console.gateway import monitoring
 from console.gateway.groups import MAX_TIMEOUT_S, MIN_TIMEOUT_S, ToolGroups
 from console.gateway.keys import DEFAULT_EXPIRY_DAYS, DEFAULT_GRACE_HOURS, ApiKeys, NewKey
-from console.i18n import N_, _
+from console.i18n import N_, _, pgettext
 from pages.components import empty_state, page_header, render_error
 from pages.gateway_kit import connect_help, groups_frame, headers, keys_frame, monitoring_tab
 from pages.state import console_state, current_caller, flash, get_runtime
@@ -23,7 +23,7 @@ WINDOWS = {"hour": N_("Last hour"), "day": N_("Last day")}
 runtime = get_runtime()
 caller = current_caller("admin")
 groups, keys = ToolGroups(runtime.engine, runtime.bridge.audit), ApiKeys(runtime.engine, runtime.bridge.audit)
-page_header(_("Gateway"), _("Outside agents (Claude Desktop, Dify, scripts) use the console's tools over MCP: at "
+page_header(pgettext("page", "Gateway"), _("Outside agents (Claude Desktop, Dify, scripts) use the console's tools over MCP: at "
                             "/mcp/<code> with a tool group's API key, or at /mcp after signing in. Their writes wait "
                             "for approval like any other; every change here is audited under your name."))
 if console_state().flash:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from console import formatting
 from console.gateway import monitoring
-from console.i18n import N_, _
+from console.i18n import N_, NC_, PAGE, _, pgettext
 from pages.components import empty_state, kpi_tile, page_header, render_error
 from pages.state import active_site, console_state, current_caller, get_runtime
 
@@ -68,24 +68,24 @@ if caller.has("admin"):  # the gateway's calls over a limit in the last hour (DE
 
 st.subheader(_("Where to go"))
 links = [  # page names and purposes translated where shown
-    ("chat.py", N_("Chat"), ":material/forum:", "seller", N_("Ask about ads, orders and stock; propose changes.")),
-    ("approvals.py", N_("Approvals"), ":material/task_alt:", "approver", N_("Approve or reject proposed changes.")),
-    ("ads.py", N_("Ads"), ":material/campaign:", ("manager", "seller"), N_("Spend, sales, ACOS and alerts.")),
-    ("inventory.py", N_("Inventory"), ":material/inventory_2:", ("manager", "seller"),
+    ("chat.py", NC_("page", "Chat"), ":material/forum:", "seller", N_("Ask about ads, orders and stock; propose changes.")),
+    ("approvals.py", NC_("page", "Approvals"), ":material/task_alt:", "approver", N_("Approve or reject proposed changes.")),
+    ("ads.py", NC_("page", "Ads"), ":material/campaign:", ("manager", "seller"), N_("Spend, sales, ACOS and alerts.")),
+    ("inventory.py", NC_("page", "Inventory"), ":material/inventory_2:", ("manager", "seller"),
      N_("Days of supply and reorders.")),
-    ("sales.py", N_("Sales"), ":material/payments:", ("manager", "seller"), N_("Revenue, orders and anomalies.")),
-    ("reports.py", N_("Reports"), ":material/summarize:", ("manager", "seller"),
+    ("sales.py", NC_("page", "Sales"), ":material/payments:", ("manager", "seller"), N_("Revenue, orders and anomalies.")),
+    ("reports.py", NC_("page", "Reports"), ":material/summarize:", ("manager", "seller"),
      N_("Daily operations and weekly reports.")),
-    ("audit.py", N_("Audit"), ":material/policy:", "approver", N_("Every call and decision, verifiable.")),
-    ("admin.py", N_("Admin"), ":material/admin_panel_settings:", "admin", N_("Users, servers and safety limits.")),
-    ("gateway.py", N_("Gateway"), ":material/hub:", "admin",
+    ("audit.py", NC_("page", "Audit"), ":material/policy:", "approver", N_("Every call and decision, verifiable.")),
+    ("admin.py", NC_("page", "Admin"), ":material/admin_panel_settings:", "admin", N_("Users, servers and safety limits.")),
+    ("gateway.py", NC_("page", "Gateway"), ":material/hub:", "admin",
      N_("Tool groups, API keys and monitoring for outside agents.")),
 ]
 shown = 0
 for file, label, icon, role, text in links:
     roles = (role,) if isinstance(role, str) else role
     if any(caller.has(r) for r in roles) and (PAGES / file).exists():
-        st.page_link(f"pages/{file}", label=f"{_(label)} — {_(text)}", icon=icon)
+        st.page_link(f"pages/{file}", label=f"{pgettext(PAGE, label)} — {_(text)}", icon=icon)
         shown += 1
 if not shown:
     empty_state(_("Nothing to open yet"), _("Ask an admin to grant you a role on the Admin page."))

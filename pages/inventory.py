@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from console.dashboards import charts, search, tables, tiles
-from console.i18n import _
+from console.i18n import _, pgettext
 from pages import dashboard_drilldowns as drilldowns
 from pages import dashboard_kit as kit
 from pages import dashboard_loaders as loaders
@@ -15,7 +15,7 @@ from pages.state import current_caller, get_runtime, site_select
 
 runtime = get_runtime()
 caller = current_caller(("manager", "seller"))
-page_header(_("Inventory"), _("How long the stock lasts at the current sales velocity, and what to reorder."))
+page_header(pgettext("page", "Inventory"), _("How long the stock lasts at the current sales velocity, and what to reorder."))
 
 sites = loaders.sites_of(caller)
 top = st.columns(4)

@@ -7,14 +7,14 @@ import streamlit as st
 
 from console.approvals.operations import change_text, outcome_text, target_text
 from console.approvals.queue import age, fit
-from console.i18n import N_, _
+from console.i18n import N_, _, pgettext
 from pages.components import STATUS_BADGES, empty_state, operation_card, page_header, render_error, wide_page
 from pages.state import current_caller, get_runtime
 
 runtime = get_runtime()
 caller = current_caller("seller")
 wide_page()
-page_header(_("My requests"), _("The changes you asked for, and what the approvers made of them."))
+page_header(pgettext("page", "My requests"), _("The changes you asked for, and what the approvers made of them."))
 SHOWN = {"open": ("proposed", "approved", "executing", "unknown"), "decided": ("succeeded", "failed", "rejected", "expired")}
 # The outcome is last and gets the room that is left; a long one ends in "…" and reads whole on the card.
 COLUMN_PX = {"#": 56, "Site": 40, "Target": 300, "Change": 150, "Status": 140, "Asked": 64, "Outcome": None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.i18n import N_, _, ngettext
+from console.i18n import N_, _, ngettext, pgettext
 from console.reports.daily_ops import run_daily_ops
 from console.reports.runs import ReportRuns
 from console.reports.weekly import run_weekly_report
@@ -23,7 +23,7 @@ KINDS = {"daily": N_("Daily operations"), "weekly": N_("Weekly ads")}
 KIND_WORDS = {"daily": N_("daily"), "weekly": N_("weekly")}
 STATUSES = {"running": N_("running"), "succeeded": N_("succeeded"), "failed": N_("failed")}
 RUNNING = {"daily": N_("Running the daily report…"), "weekly": N_("Running the weekly report…")}
-page_header(_("Reports"), _("The daily operations run (sales, ads, inventory, reviews → report + proposed fixes) and "
+page_header(pgettext("page", "Reports"), _("The daily operations run (sales, ads, inventory, reviews → report + proposed fixes) and "
                             "the weekly ads report. Cron runs `python -m console daily-ops`; you can also start one "
                             "here."))
 runs = ReportRuns(runtime.engine)

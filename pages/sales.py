@@ -8,7 +8,7 @@ import streamlit as st
 
 from console import formatting
 from console.dashboards import charts, search, tables, tiles
-from console.i18n import N_, _, ngettext
+from console.i18n import N_, _, ngettext, pgettext
 from pages import dashboard_drilldowns as drilldowns
 from pages import dashboard_kit as kit
 from pages import dashboard_loaders as loaders
@@ -20,7 +20,7 @@ GRANULARITIES = {"day": N_("day"), "week": N_("week")}
 
 runtime = get_runtime()
 caller = current_caller(("manager", "seller"))
-page_header(_("Sales"), _("Store revenue, orders and returns; days and categories that moved more than the threshold."))
+page_header(pgettext("page", "Sales"), _("Store revenue, orders and returns; days and categories that moved more than the threshold."))
 
 f = kit.filters(caller, key="sales", search=_("Search a product, category, SKU or ASIN"))
 cols = st.columns(3)

@@ -21,7 +21,7 @@ TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
 SEARCHED = frozenset({"pages", "console"})  # besides app.py at the top: the only folders with texts people read
 # Single files elsewhere whose N_() texts the console shows (the bridge marks them; it never translates).
 ALSO_SEARCHED = frozenset({"mcp_bridge/catalog/site_limits.py"})
-KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None, "pgettext": ((1, "c"), 2), "NC_": ((1, "c"), 2)}
 COMMENT_TAGS = ("Translators:",)
 PROJECT = "operator-console"
 HEADER = ("# The operator console's texts in one language.\n"
