@@ -158,7 +158,7 @@ prompt = None
 # The label and its tooltip in the reader's language; the prompt sent stays English (the offline assistant reads it).
 for column, (label, text) in zip(st.columns(len(QUICK_ACTIONS)), QUICK_ACTIONS, strict=True):
     if column.button(_(label), key=f"quick-{label}", width="stretch", help=_(text)):
-        prompt = text
+        prompt = _(text)  # asked in the reader's language: both assistants understand English and Chinese
 prompt = st.chat_input(_("Ask about ads, orders or stock…")) or prompt
 
 if prompt:

@@ -73,3 +73,16 @@ def test_other_requests_are_not_guessed(text):
 def test_language_follows_the_request():
     assert language("哪些关键词的 ACOS > 30%?") == "zh"
     assert language("which keywords have ACOS > 30%?") == "en"
+
+
+def test_every_quick_action_is_understood_in_both_languages() -> None:
+    """The chat page sends a quick action in the reader's language: the offline assistant must know each in both."""
+    from console.chat_service import QUICK_ACTIONS
+    from console.i18n import _, speaking
+
+    for _label, prompt in QUICK_ACTIONS:
+        english = parse(prompt)
+        with speaking("zh"):
+            chinese = parse(_(prompt))
+        assert english is not None and chinese is not None, prompt
+        assert chinese.kind == english.kind, (prompt, chinese)

@@ -156,7 +156,7 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ("harvest", re.compile(r"harvest|收割|(search terms?|搜索词).*(exact|keyword|精准|关键词)", re.I)),
     ("wasted_spend", re.compile(r"wasted|waste|no orders|zero orders|clean(?:\s|-)?up|浪费|无订单|没有订单|零订单|清理", re.I)),
     ("budget_pacing", re.compile(r"budget.*(pac|run(?:s|ning)? out|exhaust|utili[sz]|allocat|early|under half|move|shift)|"
-                                 r"(pac|allocat|move|shift).*budget|预算.*(耗尽|用完|分配|利用|节奏|调整|转移|不足)|(分配|调整|转移).*预算", re.I)),
+                                 r"(pac|allocat|move|shift).*budget|预算.*(耗尽|用完|分配|利用|节奏|调整|转移|不足)|(分配|调整|转移|耗尽|用完).*预算", re.I)),
     ("bid_optimisation", re.compile(r"optimi[sz]e\s+(?:the\s+|my\s+)?bids?|bid\s+optimi[sz]ation|优化出价|出价优化", re.I)),
     ("weekly_report", re.compile(r"(week|weekly|本周|这周|每周|上周).*(report|summary|报告|报表|总结)|周报", re.I)),
 ]
