@@ -130,6 +130,20 @@ def grid(frame: pd.DataFrame, layout: tables.Layout, *, currency: str = "", key:
                         placeholder=formatting.NONE, **kwargs)
 
 
+PAGE_ROWS = 100  # a grid sends every row it is given to the browser: longer tables are shown a page at a time
+
+
+def paged(frame: pd.DataFrame, *, key: str, rows: int | None = None) -> pd.DataFrame:
+    """The rows of the page picked above a long table (all of a short one); the download keeps every row."""
+    rows = rows or PAGE_ROWS
+    pages = max(1, -(-len(frame) // rows))
+    if pages == 1:
+        return frame
+    page = st.number_input(_("Page (of {pages}, {rows} rows each)").format(pages=pages, rows=rows), 1, pages, 1,
+                           key=f"{key}-page")
+    return frame.iloc[(int(page) - 1) * rows:int(page) * rows]
+
+
 def more_columns(key: str, layout: tables.Layout) -> bool:
     """A toggle for a table's secondary columns (named in its help)."""
     names = ", ".join(_(layout.header(c)) for c in layout.more)

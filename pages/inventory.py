@@ -59,7 +59,8 @@ with skus:
         counted = _("SKUs ({shown} of {total})") if query else _("SKUs ({shown})")
         st.subheader(counted.format(shown=len(items), total=view.total))
         st.caption(_("Status: out of stock, or at risk (fewer days of supply than the threshold)."))
-        kit.grid(items, tables.INVENTORY, key="inv-skus", more=kit.more_columns("inv-skus", tables.INVENTORY))
+        more = kit.more_columns("inv-skus", tables.INVENTORY)
+        kit.grid(kit.paged(items, key="inv-skus"), tables.INVENTORY, key="inv-skus", more=more)
         kit.download(items, f"inventory-{site}.csv", key="dl-inventory", layout=tables.INVENTORY)
         drilldowns.sku(caller, site, items)
 
