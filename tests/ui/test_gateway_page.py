@@ -6,11 +6,12 @@ import datetime as dt
 import uuid
 
 import pytest
+from sqlalchemy import update
 
 from console.gateway import monitoring
 from console.gateway.groups import ToolGroups
 from console.gateway.keys import ApiKeys
-from mcp_bridge.store import utcnow
+from mcp_bridge.store import ApiKey, utcnow
 from tests.console.gateway.test_monitoring import record_call
 from tests.ui.conftest import open_page
 
@@ -175,3 +176,17 @@ def test_the_gateway_page_is_for_admins_only(app, email: str) -> None:
     at = app(email)
     with pytest.raises(ValueError):
         at.switch_page("pages/gateway.py")
+
+
+def test_a_key_older_than_90_days_is_flagged_on_the_gateway_page(app, ui_runtime) -> None:
+    ToolGroups(ui_runtime.engine, ui_runtime.bridge.audit).create("aging-page", tools=["ads__get_regions"],
+                                                                 sites=["us"], actor=ADMIN)
+    keys = ApiKeys(ui_runtime.engine, ui_runtime.bridge.audit)
+    old = keys.create("aging-page", label="ancient", actor=ADMIN).info
+    fresh = keys.create("aging-page", label="fresh", actor=ADMIN).info
+    with ui_runtime.bridge.store.write() as s:
+        s.execute(update(ApiKey).where(ApiKey.id == old.id).values(created_at=utcnow() - dt.timedelta(days=120)))
+    at = open_page(app(ADMIN), "gateway")
+    warnings = [w.value for w in at.warning if "older than 90 days" in w.value]
+    assert len(warnings) == 1 and f"#{old.id} ancient" in warnings[0], warnings
+    assert f"#{fresh.id} fresh" not in warnings[0]

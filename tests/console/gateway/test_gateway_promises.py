@@ -36,7 +36,6 @@ from tests.console.gateway.oauth_support import BASE, SELLER, AuthServer, Clock,
 from tests.support.console_db import cli_env, gate_settings, keyword
 from tests.support.market import sqlite_url
 from tests.support.oidc_provider import OIDCProvider, OIDCUser
-from tests.ui.conftest import _navigation_mode, app, open_page, ui_runtime  # noqa: F401 - the page's fixtures
 
 pytestmark = pytest.mark.anyio
 APPROVER = "approver@demo.local"
@@ -244,16 +243,3 @@ def test_a_key_older_than_90_days_is_flagged_stale_in_keys_list(rt: Runtime) -> 
                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert {k["label"]: k["stale"] for k in json.loads(as_json.stdout)} == {"aging-key": False, "old-one": True,
                                                                            "almost-old": False}
-
-
-def test_a_key_older_than_90_days_is_flagged_on_the_gateway_page(app, ui_runtime) -> None:  # noqa: F811
-    ToolGroups(ui_runtime.engine, ui_runtime.bridge.audit).create("aging-page", tools=["ads__get_regions"],
-                                                                 sites=["us"], actor=ADMIN)
-    keys = ApiKeys(ui_runtime.engine, ui_runtime.bridge.audit)
-    old = keys.create("aging-page", label="ancient", actor=ADMIN).info
-    fresh = keys.create("aging-page", label="fresh", actor=ADMIN).info
-    make_old(ui_runtime, old.id, 120)
-    at = open_page(app(ADMIN), "gateway")
-    warnings = [w.value for w in at.warning if "older than 90 days" in w.value]
-    assert len(warnings) == 1 and f"#{old.id} ancient" in warnings[0], warnings
-    assert f"#{fresh.id} fresh" not in warnings[0]
