@@ -38,11 +38,12 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def new_page(browser) -> Iterator:
-    """`new_page()`: a page in a fresh browser context (its own cookies: one person per context)."""
+    """`new_page()`: a page in a fresh browser context (its own cookies: one person per context); `locale` is the
+    browser's language (its Accept-Language)."""
     contexts = []
 
-    def make():
-        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-US")
+    def make(locale: str = "en-US"):
+        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale=locale)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()

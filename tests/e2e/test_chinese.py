@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import TIMEOUT_MS, screenshot, sidebar, wait_idle
+from tests.e2e.conftest import screenshot, sidebar, wait_idle
 from tests.support.app_server import AppServer, start_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,22 +59,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, seeded_template) -> Iterator[A
     server.stop()
 
 
-@pytest.fixture
-def context_in(browser) -> Iterator:
-    """`context_in(locale)`: a fresh browser context whose Accept-Language is `locale`."""
-    contexts = []
-
-    def make(locale: str):
-        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale=locale)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
 def english_words(texts: list[str]) -> list[str]:
     """The texts with a word of English prose in them (code spans, emails, paths and the kept names aside)."""
     found = []
@@ -107,8 +91,8 @@ def open_path(page, path: str) -> None:
     wait_idle(page, FIRST_LOAD_MS)
 
 
-def test_a_chinese_browser_signs_in_in_chinese(app, context_in) -> None:
-    page = context_in("zh-CN")
+def test_a_chinese_browser_signs_in_in_chinese(app, new_page) -> None:
+    page = new_page("zh-CN")
     page.goto(app.url)
     page.get_by_text("选择一个演示用户").wait_for()
     assert english_words(page.evaluate(LABELS)) == []
@@ -117,8 +101,8 @@ def test_a_chinese_browser_signs_in_in_chinese(app, context_in) -> None:
     assert sidebar(page).get_by_text("当前站点").is_visible()
 
 
-def test_every_page_in_chinese_has_no_english_label_and_the_choice_survives_a_reload(app, context_in) -> None:
-    page = context_in("en-US")
+def test_every_page_in_chinese_has_no_english_label_and_the_choice_survives_a_reload(app, new_page) -> None:
+    page = new_page()
     page.goto(app.url)
     sign_in_as(page, "admin@demo.local", "Sign in")
     language = sidebar(page).locator("[data-testid=stSelectbox]").filter(has_text="Language")
