@@ -6,9 +6,8 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +16,9 @@ from servers.common.inputs import quote
 from servers.market.models import Site
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+if TYPE_CHECKING:  # Alembic loads when a migration runs, not with every server process
+    from alembic.config import Config
 
 
 def make_engine(url: str) -> Engine:
@@ -41,6 +43,8 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     """Alembic's configuration for the market migrations against `url`."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -54,6 +58,8 @@ MIGRATION_LOCK = 0x6D61726B6574  # the PostgreSQL advisory lock servers starting
 def migrate(url: str) -> None:
     """Bring the market schema to the newest migration (on PostgreSQL one process at a time: the others wait, then
     find it at head)."""
+    from alembic import command
+
     if make_url(url).get_backend_name() != "postgresql":
         command.upgrade(alembic_config(url), "head")
         return
