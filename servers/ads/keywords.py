@@ -30,7 +30,7 @@ from servers.ads.models import (
     Token,
 )
 from servers.ads.queries import KDM, STDM, contains, owned, query_keywords, window
-from servers.ads.rules import check_bid, clean_text
+from servers.ads.rules import check_bid, clean_text, inserting, manual_ad_group
 from servers.common.config import ServerConfig
 from servers.common.errors import Conflict, ValidationFailed
 from servers.common.inputs import Id, clip
@@ -134,13 +134,8 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         arguments = {"site": site, "ad_group_id": ad_group_id, "text": text, "match_type": match_type, "bid": bid}
 
         def plan(s: Session) -> Plan:
-            group = owned(s, AdGroup, ad_group_id, site, "list_ad_groups")
-            campaign = s.get(Campaign, group.campaign_id)
-            assert campaign is not None  # foreign key
-            if "archived" in (group.state, campaign.state):
-                raise ValidationFailed(f"ad group {group.id} or its campaign is archived; it takes no new keywords")
-            if campaign.targeting == "auto":
-                raise ValidationFailed(f"campaign {campaign.id} '{campaign.name}' uses auto targeting; keywords go in manual campaigns")
+            group, campaign = manual_ad_group(s, ad_group_id, site, takes="keywords",
+                                              belongs="keywords go in manual campaigns")
             words = clean_text(text, "text")
             clash = s.scalar(select(Keyword.id).where(
                 Keyword.ad_group_id == group.id, func.lower(Keyword.text) == words.lower(),
@@ -152,14 +147,8 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             fields = {"campaign_id": campaign.id, "ad_group_id": group.id, "text": words, "match_type": match_type,
                       "bid": check_bid(s, site, bid if bid is not None else group.default_bid), "state": "enabled"}
 
-            def apply(s: Session) -> int:
-                keyword = Keyword(site_id=site, **fields)
-                s.add(keyword)
-                s.flush()
-                return keyword.id
-
             return Plan(target=f"new keyword '{words}' ({match_type}) in ad group #{group.id} '{group.name}'",
-                        before={}, after=fields, apply=apply,
+                        before={}, after=fields, apply=inserting(Keyword, site, fields),
                         summary=f"add {match_type} keyword '{words}' at bid {fields['bid']:.2f}")
 
         return run_write(db, config, tool="create_keyword", site=site, arguments=arguments,

@@ -9,14 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from servers.ads.models import Asin, Before, Bid, DryRun, IdemKey, Site, Token
-from servers.ads.queries import owned
-from servers.ads.rules import check_bid
+from servers.ads.rules import check_bid, inserting, manual_ad_group
 from servers.common.config import ServerConfig
-from servers.common.errors import Conflict, ValidationFailed
+from servers.common.errors import Conflict
 from servers.common.inputs import Id
 from servers.common.server import WRITE_ADDITIVE, MarketServer
 from servers.market.db import MarketDB
-from servers.market.models import AdGroup, Campaign, ProductTarget
+from servers.market.models import ProductTarget
 from servers.market.writes import Plan, WriteResult, run_write, write_control
 
 
@@ -36,14 +35,8 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
         arguments = {"site": site, "ad_group_id": ad_group_id, "asin": asin, "bid": bid}
 
         def plan(s: Session) -> Plan:
-            group = owned(s, AdGroup, ad_group_id, site, "list_ad_groups")
-            campaign = s.get(Campaign, group.campaign_id)
-            assert campaign is not None  # foreign key
-            if "archived" in (group.state, campaign.state):
-                raise ValidationFailed(f"ad group {group.id} or its campaign is archived; it takes no new targets")
-            if campaign.targeting == "auto":
-                raise ValidationFailed(f"campaign {campaign.id} '{campaign.name}' uses auto targeting; "
-                                       "product targets go in manual campaigns")
+            group, campaign = manual_ad_group(s, ad_group_id, site, takes="targets",
+                                              belongs="product targets go in manual campaigns")
             product = asin.upper()
             clash = s.scalar(select(ProductTarget.id).where(
                 ProductTarget.ad_group_id == group.id, func.upper(ProductTarget.asin) == product,
@@ -54,14 +47,8 @@ def register(mcp: MarketServer, db: MarketDB, config: ServerConfig) -> None:
             fields = {"campaign_id": campaign.id, "ad_group_id": group.id, "asin": product,
                       "bid": check_bid(s, site, bid if bid is not None else group.default_bid), "state": "enabled"}
 
-            def apply(s: Session) -> int:
-                target = ProductTarget(site_id=site, **fields)
-                s.add(target)
-                s.flush()
-                return target.id
-
             return Plan(target=f"new product target ASIN {product} in ad group #{group.id} '{group.name}'",
-                        before={}, after=fields, apply=apply,
+                        before={}, after=fields, apply=inserting(ProductTarget, site, fields),
                         summary=f"target ASIN {product} at bid {fields['bid']:.2f}")
 
         return run_write(db, config, tool="create_product_target", site=site, arguments=arguments,
