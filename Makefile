@@ -16,7 +16,7 @@ setup: $(STAMP)
 	$(PY) -m console setup
 
 run: setup
-	$(VENV)/bin/streamlit run app.py
+	$(PY) -m console serve
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,30 +1,27 @@
-"""`python -m console …`: operator and script entry point (setup, users, ops, audit, chat, daily-ops, bench)."""
+"""`python -m console …`: operator and script entry point (setup, serve, users, ops, audit, chat, daily-ops, bench).
+
+`ops` and `chat` go through the command line's warm agent when one can serve (console/agent.py); everything else,
+and those too when no agent can, runs in this process (console/cli/).
+"""
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 
-from console.cli import GROUPS
-from console.logs import configure_logging
+from console.agent import run_through_agent
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    parser = argparse.ArgumentParser(prog="python -m console", description="Operator console command line.")
-    sub = parser.add_subparsers(dest="group", required=True)
-    for name in GROUPS:
-        try:
-            module = importlib.import_module(f"console.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"console.cli.{name}":
-                raise
-            continue
-        module.register(sub)
-    args = parser.parse_args(argv)
-    return int(args.run(args) or 0)
+    from console.cli import main as run_here
+
+    return run_here(argv)
+
+
+def entry() -> int:
+    argv = sys.argv[1:]
+    code = run_through_agent(argv)
+    return main(argv) if code is None else code
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import Engine, make_url
@@ -21,7 +22,14 @@ from mcp_bridge.types import BridgeConfig, Caller, Operation, Source, ToolOutcom
 
 log = logging.getLogger(__name__)
 __all__ = ["Bridge", "Caller", "ConsoleError", "Operation", "PermissionDenied", "Runtime", "Source", "ToolOutcome",
-           "audit_anchor", "bridge_config"]
+           "audit_anchor", "bridge_config", "lend", "process_runtime"]
+_lent: list[Runtime] = []  # the process's runtime that `Runtime.create()` hands out (the command line's agent)
+
+
+def lend(runtime: Runtime | None) -> None:
+    """From now on `Runtime.create()` with no arguments answers `runtime` (closing the answer does nothing);
+    None: build one per call again."""
+    _lent[:] = [runtime] if runtime is not None else []
 
 
 def bridge_config(settings: Settings) -> BridgeConfig:
@@ -59,12 +67,15 @@ class Runtime:
     engine: Engine
     bridge: Bridge
     users: UserDirectory
+    owned: bool = True  # False: lent by `lend`, its owner closes it
 
     @classmethod
     def create(cls, settings: Settings | None = None, *, start_bridge: bool = False, migrate: bool = True) -> Runtime:
         """Open (and migrate) the console database; each server's session opens on its first call, or every session at
         once with `start_bridge` (the gateway: its first caller must not wait for a spawn; the app opens them in the
         background with `reconcile_in_background`)."""
+        if _lent and settings is None and migrate and not start_bridge:
+            return replace(_lent[0], owned=False)
         settings = settings or Settings()
         if migrate:
             migrate_console(settings.database_url)
@@ -104,6 +115,8 @@ class Runtime:
         return thread
 
     def close(self) -> None:
+        if not self.owned:
+            return
         self.bridge.close()
         self.engine.dispose()
 
@@ -112,3 +125,25 @@ class Runtime:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_process_lock = threading.Lock()
+_process_runtime: Runtime | None = None
+
+
+def process_runtime(settings: Settings) -> Runtime:
+    """The app's one runtime in this process, made by the first caller (its servers then start in the background);
+    a caller meanwhile waits for it. A failure is not kept: the next caller tries again and meets the error itself.
+
+    `python -m console serve` makes it while the server starts, the pages take the same one (pages/state.py). New
+    settings (tests that change the environment) make a new runtime in its place; the old one is left open, as a page
+    may still hold it.
+    """
+    global _process_runtime
+    with _process_lock:
+        if _process_runtime is None or _process_runtime.settings != settings:
+            runtime = Runtime.create(settings)
+            runtime.reconcile_in_background()  # operations a crash left in doubt are settled from the servers' ledgers
+            gc.freeze()  # what lives as long as the process is never scanned again by the garbage collector
+            _process_runtime = runtime
+        return _process_runtime

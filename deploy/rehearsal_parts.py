@@ -107,7 +107,9 @@ class Processes:
 
     def run(self, env: dict[str, str], *args: str) -> str:
         argv = [sys.executable, *args[1:]] if args[0] == "python" else list(args)
-        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        # One-shot: a warm command-line agent (console/agent.py) would outlive the rehearsal's cluster.
+        done = subprocess.run(argv, cwd=ROOT, env={**env, "CONSOLE_CLI_AGENT": "off"}, capture_output=True, text=True,
+                              timeout=600)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
         return done.stdout

@@ -67,9 +67,8 @@ def rehearse(work: Path, *, seconds: float, clients: int, say: Any) -> dict[str,
         for name in SERVERS:
             procs.wait_ready(name, f"http://127.0.0.1:{ports[name]}/readyz")
         for name in ("console_a", "console_b"):
-            procs.start(name, env, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-                        "--server.port", str(ports[name]), "--server.address", "127.0.0.1",
-                        "--browser.gatherUsageStats", "false")
+            procs.start(name, env, "-m", "console", "serve", "--server.headless", "true", "--server.port",
+                        str(ports[name]), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false")
         for name in ("gateway_a", "gateway_b"):
             procs.start(name, env, "-m", "console", "gateway", "--port", str(ports[name]))
         for name in ("console_a", "console_b"):

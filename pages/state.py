@@ -3,7 +3,6 @@ page."""
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import threading
@@ -17,7 +16,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from console.auth import Account
 from console.chat_service import ChatService
 from console.i18n import _, language_from_accept, use
-from console.runtime import Runtime
+from console.runtime import Runtime, process_runtime
 from console.settings import Settings
 from mcp_bridge.types import Caller
 
@@ -63,11 +62,9 @@ def speak() -> str:
 
 @st.cache_resource(show_spinner="Starting the console…")
 def get_runtime() -> Runtime:
-    """One runtime per process (database engine, MCP sessions); shared by all users, never mutated."""
-    runtime = Runtime.create(Settings())
-    runtime.reconcile_in_background()  # operations a crash left in doubt are settled from the servers' ledgers
-    gc.freeze()  # what lives as long as the process is never scanned again by the garbage collector
-    return runtime
+    """One runtime per process (database engine, MCP sessions): the one `python -m console serve` made while the
+    server started, else made now; shared by all users, never mutated."""
+    return process_runtime(Settings())
 
 
 def current_caller(role: str | tuple[str, ...] | None = None, *, channel: str = "ui") -> Caller:

@@ -1,4 +1,4 @@
-"""The console under measurement: `streamlit run app.py` on a temporary copy of a seeded market (seeded once per
+"""The console under measurement: `python -m console serve` (what `make run` starts) on a temporary copy of a seeded market (seeded once per
 scale and kept under artifacts/bench/), a fresh console database with the demo users and the benchmark's own
 managers, and a count of the audit rows each page load writes."""
 
@@ -149,9 +149,9 @@ def spawn(workdir: Path, env: dict[str, str]) -> ConsoleApp:
     """Start the console (demo sign-in: an absent secrets file) in a process group of its own; does not wait."""
     port = free_port()
     log_path = workdir / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"), "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--secrets.files", str(workdir / "secrets.toml")]
+    command = [sys.executable, "-m", "console", "serve", "--server.headless", "true", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType",
+               "none", "--secrets.files", str(workdir / "secrets.toml")]
     spawned_at, spawned_wall = time.monotonic(), time.time()
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

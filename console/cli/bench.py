@@ -1,4 +1,4 @@
-"""`python -m console bench bridge|concurrency|dashboards|gateway|pages|servers`: benchmarks that print figures (ratios in one run)."""
+"""`python -m console bench bridge|cli|concurrency|dashboards|gateway|pages|servers`: benchmarks that print figures (ratios in one run)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import importlib
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="run a benchmark and print its figures")
-    parser.add_argument("suite", choices=["bridge", "concurrency", "dashboards", "gateway", "pages", "servers"])
+    parser.add_argument("suite", choices=["bridge", "cli", "concurrency", "dashboards", "gateway", "pages",
+                                                 "servers"])
     parser.add_argument("--market-url", help="market database to measure (default: settings; use the 'large' seed)")
     parser.add_argument("-n", "--iterations", type=int, default=300)
     parser.add_argument("--clients", type=int, default=50, help="gateway: concurrent MCP clients per path")

@@ -79,11 +79,11 @@ def migrate_console(url: str, revision: str = "head") -> None:
     Replicas starting together would each run the same migration; on PostgreSQL they take turns under an advisory
     lock, and the ones that come later find the schema at head and do nothing. (SQLite has one writer anyway.)
     """
+    if at_revision(url, revision):
+        return
     from alembic import command
     from sqlalchemy import create_engine, make_url, text
 
-    if at_revision(url, revision):
-        return
     if make_url(url).get_backend_name() != "postgresql":
         command.upgrade(alembic_config(url), revision)
         return

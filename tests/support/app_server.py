@@ -1,4 +1,5 @@
-"""Start the real console (`streamlit run app.py`) on a free port against seeded temporary databases.
+"""Start the real console (`python -m console serve`, as `make run` does) on a free port against seeded temporary
+databases.
 
 `console_app(...)` (a fixture returning a starter) seeds a market and a console database under a tmp dir,
 writes a secrets.toml when given one (Streamlit reads it through `--secrets.files`, so the developer's own
@@ -107,7 +108,7 @@ def start_app(workdir: Path, *, template: Path | None = None, env: dict[str, str
     })
     log_path = workdir / "streamlit.log"
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        sys.executable, "-m", "console", "serve",
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--client.showErrorDetails", "full",
