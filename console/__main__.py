@@ -1,6 +1,6 @@
 """`python -m console …`: operator and script entry point (setup, serve, users, ops, audit, chat, daily-ops, bench).
 
-`ops` and `chat` go through the command line's warm agent when one can serve (console/agent.py); everything else,
+`ops` and `chat` go through the command line's warm agent when one can serve (console/agent/); everything else,
 and those too when no agent can, runs in this process (console/cli/).
 """
 

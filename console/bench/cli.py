@@ -1,5 +1,5 @@
 """`python -m console bench cli [-n N]`: the command line's wall time, each command in its own process against the
-same commands through the warm agent (console/agent.py), in one run on a copy of the demo market.
+same commands through the warm agent (console/agent/), in one run on a copy of the demo market.
 
 Measured: `ops list`, `ops approve` (a bid change proposed untimed just before; "besides the write" subtracts the
 server's execution, the `executed` audit row's duration) and a `chat` turn with the offline assistant (one read).

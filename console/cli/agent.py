@@ -1,4 +1,4 @@
-"""`python -m console agent status|stop`: the command line's warm agents (console/agent.py)."""
+"""`python -m console agent status|stop`: the command line's warm agents (console/agent/)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""The command line's warm agent (console/agent.py): `ops` and `chat` answer from one long-lived process per
+"""The command line's warm agent (console/agent/): `ops` and `chat` answer from one long-lived process per
 configuration, exactly as they would in their own process, and never run a command twice or for anyone else."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from console import agent
+from console.agent.server import Watch
 from console.settings import PROJECT_ROOT
 from tests.support.console_db import applied_writes, cli_env, keyword, make_runtime, market_value
 
@@ -44,7 +46,10 @@ class AgentCli:
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # a command's thread that ended meanwhile
+            continue
     return found
 
 
@@ -217,13 +222,13 @@ def test_the_watch_sees_a_replaced_database_and_a_changed_key_file(tmp_path) -> 
     keyring.write_text("{}")
     settings = SimpleNamespace(database_url=f"sqlite:///{db}", market_database_url="postgresql://h/m",
                                keyring=str(keyring), mcp_servers='{"mcpServers": {}}')
-    watch = agent.Watch(settings)
+    watch = Watch(settings)
     assert watch.changed() is None
     db.write_bytes(b"one, written in place")  # a database written in place is the same database
     assert watch.changed() is None
     keyring.write_text('{"keys": [1]}')
     assert watch.changed() == str(keyring)
-    watch = agent.Watch(settings)
+    watch = Watch(settings)
     copy = tmp_path / "copy.db"
     copy.write_bytes(b"one")
     os.replace(copy, db)
@@ -267,3 +272,44 @@ def test_another_user_gets_nothing_even_where_the_socket_is_open(agent_cli) -> N
     assert os.waitstatus_to_exitcode(status) == 0
     assert "refused a connection from another user" in path.with_suffix(".log").read_text()
     assert agent_cli("ops", "list")[0] == 0
+
+
+def test_commands_run_side_by_side_each_printing_to_its_own_client() -> None:
+    """A long command (a chat turn with Claude) does not hold up another; neither sees the other's output."""
+    import threading
+
+    from console.agent.server import Agent, Routed, Stream
+
+    both = threading.Barrier(2, timeout=10)  # passes only if the two commands run at the same time
+
+    def main(argv: list[str]) -> int:
+        both.wait()
+        print(f"answer to {argv[1]}")
+        logging.getLogger("console.test").warning("warned %s", argv[1])
+        print(f"problem of {argv[1]}", file=sys.stderr)
+        return 3 if argv[1] == "b" else 0
+
+    runner = Agent(Path("/nonexistent"), 60)
+    runner.main = main
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = Routed("out", sys.stdout), Routed("err", sys.stderr)
+    pairs = {name: socket.socketpair() for name in ("a", "b")}
+    codes: dict[str, int] = {}
+    try:
+        threads = [threading.Thread(target=lambda n=name: codes.__setitem__(
+            n, runner.run(["ops", n], Stream(pairs[n][0], "out"), Stream(pairs[n][0], "err")))) for name in pairs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+    finally:
+        sys.stdout, sys.stderr = saved
+    assert codes == {"a": 0, "b": 3}
+    for name, (ours, theirs) in pairs.items():
+        ours.close()
+        messages = [json.loads(line) for line in theirs.makefile("rb")]
+        other = "b" if name == "a" else "a"
+        assert {"out": f"answer to {name}"} in messages and {"err": f"problem of {name}"} in messages
+        assert any("warned " + name in m.get("err", "") for m in messages)
+        assert not any(f"{word} {other}" in text for m in messages for text in m.values()
+                       for word in ("to", "of", "warned"))
