@@ -195,6 +195,7 @@ class Load:
     audit: Counter[str] | None = None
     cpu_ms: float | None = None
     browser_cpu_ms: float | None = None
+    tool_ms: float | None = None  # the reads' own time (their result rows' durations: the server and the hop to it)
 
     @property
     def reads(self) -> int | None:
@@ -214,10 +215,15 @@ class Probe:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.max(AuditRow.id))) or 0)
 
-    def _rows_since(self, mark: int) -> Counter[str]:
+    def _rows_since(self, mark: int) -> tuple[Counter[str], float]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(AuditRow.event, func.count()).where(AuditRow.id > mark).group_by(AuditRow.event))
-            return Counter({event: int(n) for event, n in rows})
+            rows = conn.execute(select(AuditRow.event, func.count(), func.sum(AuditRow.duration_ms))
+                                .where(AuditRow.id > mark).group_by(AuditRow.event))
+            counted, tool_ms = Counter(), 0.0
+            for event, n, duration in rows:
+                counted[event] = int(n)
+                tool_ms += float(duration or 0) if event == "tool_result" else 0.0
+            return counted, tool_ms
 
     async def cpu(self) -> tuple[float, float]:
         return await asyncio.to_thread(cpu_split, self.app.process.pid)
@@ -233,8 +239,8 @@ class Probe:
         mark, (console, browser) = started
         now = await self.cpu()
         await asyncio.sleep(self.SETTLE_S)
-        return Load(await asyncio.to_thread(self._rows_since, mark), (now[0] - console) * 1000,
-                    (now[1] - browser) * 1000)
+        audit, tool_ms = await asyncio.to_thread(self._rows_since, mark)
+        return Load(audit, (now[0] - console) * 1000, (now[1] - browser) * 1000, tool_ms)
 
     def close(self) -> None:
         if self.engine is not None:

@@ -72,14 +72,17 @@ def _pages(rows: list[dict[str, Any]]) -> list[str]:
 def _interactions(items: list[dict[str, Any]]) -> list[str]:
     if not items:
         return []
-    lines = ["", f"{'':64} {'---- wall ms ----':>19} {'console CPU':>13} {'browser CPU':>13}",
-             f"{'interaction, 3 times (first: nothing cached yet)':64} {'first':>9} {'median':>9} {'first':>6} "
-             f"{'median':>6} {'first':>6} {'median':>6} {'reads first':>11}"]
+    lines = ["", f"{'':64} {'---------- wall ms ----------':>29} {'console CPU':>13} {'browser CPU':>13}",
+             f"{'interaction, 3 times (first: nothing cached yet)':64} {'first':>9} {'median':>9} {'-reads':>9} "
+             f"{'first':>6} {'median':>6} {'first':>6} {'median':>6} {'reads first':>11}"]
     for i in items:
         lines.append(f"{i['what'][:64]:64} {ms(i['first_ms']):>9} {ms(i['median_ms']):>9} "
+                     f"{ms(i.get('median_besides_reads_ms')):>9} "
                      f"{num(i.get('first_cpu_ms')):>6} {num(i.get('median_cpu_ms')):>6} "
                      f"{num(i.get('first_browser_cpu_ms')):>6} {num(i.get('median_browser_cpu_ms')):>6} "
                      f"{num(i['first_reads']):>11}")
+    lines.append("-reads: the median wall time less the reads' own time (their result rows' durations), i.e. the "
+                 "turn's overhead")
     return lines
 
 

@@ -53,7 +53,7 @@ def test_the_pages_benchmark_prints_figures_for_one_role_and_two_pages() -> None
     figures = rf" +{MS} +{MS} +[\d.]+× +{MS} +{MS} +{MS} +{MS}"
     assert re.search(rf"^manager +Home \*{figures} +\d+ +\d+ +\d+ +\d+ +{MS} +{MS}$", table, re.M), table
     assert re.search(rf"^manager +Ads{figures} +[1-9]\d* +\d+ +[1-9]\d* +\d+ +{MS} +{MS}$", table, re.M), table
-    assert re.search(rf"^Ads: Date range Last 30 days → Last 7 days( +{MS}){{6}} +\d+$", table, re.M), table
+    assert re.search(rf"^Ads: Date range Last 30 days → Last 7 days( +{MS}){{7}} +\d+$", table, re.M), table
     assert "not measured" not in table and "sessions at once" not in table
     assert marked(str(tmp_path)) == []  # the console and its MCP servers are gone
     assert list(tmp_path.iterdir()) == []  # and so is the temporary directory
