@@ -1,20 +1,22 @@
-"""The command line's agent: one warm process per project and configuration, so `ops` and `chat` answer at once.
+"""The command line's agent: one warm process per project and environment, so `ops` and `chat` answer at once.
 
-A fresh `python -m console` process spends about 1.5 s importing the MCP SDK, SQLAlchemy and the console, then
-spawns the MCP server it needs (~0.8 s), before it does any work. The first `ops` or `chat` command starts this
-agent (detached; it holds the console database open and the server sessions it has used), and every later command
-of the same project, working directory and configuration sends its arguments over a Unix socket instead: the agent
-runs the command in its runtime and streams its output and exit code back (server.py: commands side by side, each in
-its own thread). This module is the client side and imports nothing but the standard library.
+A fresh `python -m console` process spends about 1.1 s importing the MCP SDK, SQLAlchemy and the console, then
+spawns the MCP server it needs (~1 s), before it does any work. The first `ops` or `chat` command starts this agent
+(detached; it holds the console database open and the server sessions it has used), and every later command of the
+same project, interpreter, working directory, umask and environment (less what differs between terminals) sends its
+arguments over a Unix socket instead: the agent runs the command in its runtime and streams its output and exit code
+back (server.py: commands side by side, each in its own thread). This module is the client side and imports nothing
+but the standard library.
 
 The agent leaves after CONSOLE_CLI_AGENT_IDLE_S seconds without a command (default 600), when the code, a database
 file, the key file or the servers document it started with changes (the command is then run in-process), and on
 `python -m console agent stop`. CONSOLE_CLI_AGENT=off runs every command in its own process.
 
 Trust: the agent runs commands for the same person who could run them in-process. Its socket lives in a directory
-only that user can open (created 0700, refused when it is anyone else's or open to others), and it serves only
-peers with its own uid (SO_PEERCRED). A command is never run twice: if the agent is lost mid-command, the client
-says so and does not retry (`ops show` tells what happened).
+only that user can open (created 0700, refused when it is anyone else's or open to others); the agent serves only
+peers with its own uid and the client talks only to an agent with its own (SO_PEERCRED; without it, no agent). A
+command is never run twice: once the agent said it took a command, the client never runs it itself, and an agent lost
+mid-command is reported as an unknown outcome (`ops show` tells what happened).
 """
 
 from __future__ import annotations
@@ -33,14 +35,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]  # the project
 ROUTED = frozenset({"ops", "chat"})  # commands that gain from a warm runtime and need no terminal
 OFF = frozenset({"off", "0", "false", "no"})
-ENV_PREFIXES = ("CONSOLE_", "MARKET_", "ANTHROPIC_")
-ENV_NAMES = frozenset({"LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "TZ"})
-ENV_IGNORED = frozenset({"CONSOLE_CLI_AGENT", "CONSOLE_CLI_AGENT_DIR", "CONSOLE_CLI_AGENT_IDLE_S"})
+# Variables that differ between two terminals of one person and change nothing a command does; every other one is
+# part of the configuration (the settings read CONSOLE_* in any case; PATH, HOME, proxies reach the servers and SDKs).
+ENV_VOLATILE = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES", "WINDOWID", "TMUX_PANE", "TERM_SESSION_ID",
+                          "CONSOLE_CLI_AGENT", "CONSOLE_CLI_AGENT_DIR", "CONSOLE_CLI_AGENT_IDLE_S"})
+ENV_VOLATILE_PREFIXES = ("SSH_", "PYTEST_", "XDG_SESSION_")
 START_TIMEOUT_S = 60.0
 REQUEST_LIMIT = 1 << 20
 LOG_LIMIT = 1 << 20
 IDLE_DEFAULT_S = 600.0
 EXIT_LOST = 1  # the agent went away mid-command: the outcome is not known here
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports it
+LOST_START_GRACE_S = 2.0
 log = logging.getLogger("console.agent")
 
 
@@ -48,11 +54,15 @@ log = logging.getLogger("console.agent")
 
 
 def agent_key(environ: dict[str, str] | None = None, cwd: str | None = None) -> str:
-    """One agent per project, interpreter, working directory and configuration (the variables the console reads)."""
+    """One agent per project, interpreter, working directory, umask and environment (less what only differs between
+    terminals): an agent answers only commands that would run exactly as they would in their own process."""
     environ = os.environ if environ is None else environ
     config = sorted((k, v) for k, v in environ.items()
-                    if (k.startswith(ENV_PREFIXES) or k in ENV_NAMES) and k not in ENV_IGNORED)
-    blob = json.dumps({"root": str(ROOT), "python": sys.executable, "cwd": cwd or os.getcwd(), "env": config})
+                    if k.upper() not in ENV_VOLATILE and not k.upper().startswith(ENV_VOLATILE_PREFIXES))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    blob = json.dumps({"root": str(ROOT), "python": sys.executable, "cwd": cwd or os.getcwd(), "umask": mask,
+                       "env": config})
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -80,8 +90,10 @@ def socket_path(place: Path, key: str) -> Path:
 
 
 def enabled(environ: dict[str, str] | None = None) -> bool:
+    """On unless turned off, where the kernel names a socket's peer (Linux): the agent serves its own user only."""
     environ = os.environ if environ is None else environ
-    return environ.get("CONSOLE_CLI_AGENT", "auto").strip().lower() not in OFF and hasattr(socket, "AF_UNIX")
+    return (environ.get("CONSOLE_CLI_AGENT", "auto").strip().lower() not in OFF and hasattr(socket, "AF_UNIX")
+            and hasattr(socket, "SO_PEERCRED"))
 
 
 # ----- the client ------------------------------------------------------------------------------------------------
@@ -102,10 +114,15 @@ def run_through_agent(argv: list[str]) -> int | None:
 
 
 def connect(path: Path) -> socket.socket | None:
+    """A connection to the agent at `path`, if one of our own user answers there."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(str(path))
+        credentials = peer_credentials(conn)
     except OSError:  # no agent, or one that died and left its socket behind
+        conn.close()
+        return None
+    if credentials is None or credentials[1] != os.getuid():
         conn.close()
         return None
     return conn
@@ -127,36 +144,46 @@ def start(path: Path) -> socket.socket | None:
         if conn is not None:
             return conn
         code = agent.poll()
-        if code not in (None, 0):  # 0: another agent won the start and is coming up; keep waiting for it
-            return None
+        if code is not None:
+            # 0: another agent holds the place. It listens as soon as it has the lock, so a moment's wait finds it;
+            # none there means it is finishing its last commands: this one runs in its own process.
+            deadline = min(deadline, time.monotonic() + LOST_START_GRACE_S) if code == 0 else 0
         time.sleep(0.02)
     return None
 
 
 def relay(conn: socket.socket, argv: list[str]) -> int | None:
-    """Send the command, copy what it writes to our stdout and stderr, return its exit code (None: not run)."""
+    """Send the command, copy what it writes to our stdout and stderr, return its exit code.
+
+    None (run it in this process) only while the agent has surely not started it: it said it is stale, or it went
+    away before saying it took the command. From "accepted" on, a lost agent means an unknown outcome, never a retry.
+    """
+    accepted = False
     with conn:
         try:
             conn.sendall(json.dumps({"argv": argv}).encode() + b"\n")
-            reader = conn.makefile("rb")
-        except OSError:
-            return None
-        started = False
-        for line in reader:
-            message = json.loads(line)
-            if "stale" in message:
-                return None  # the agent predates a change and is leaving; nothing ran
-            started = True
-            if "out" in message:
-                sys.stdout.write(message["out"])
-                sys.stdout.flush()
-            elif "err" in message:
-                sys.stderr.write(message["err"])
-                sys.stderr.flush()
-            elif "exit" in message:
-                return int(message["exit"])
-    if not started:
-        return None  # it went away before taking the command
+            for line in conn.makefile("rb"):
+                message = json.loads(line)
+                if "stale" in message and not accepted:
+                    return None  # the agent predates a change and is leaving; nothing ran
+                if "accepted" in message:
+                    accepted = True
+                elif "out" in message:
+                    sys.stdout.write(message["out"])
+                    sys.stdout.flush()
+                elif "err" in message:
+                    sys.stderr.write(message["err"])
+                    sys.stderr.flush()
+                elif "exit" in message and accepted:
+                    return int(message["exit"])
+        except KeyboardInterrupt:  # the agent may have the command already: it is never run a second time here
+            print("\ninterrupted: the command may go on in the console agent (an approval still runs once); "
+                  "python -m console ops show ID, or chat --list, tells what it did", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except (OSError, ValueError):  # a connection reset, a cut-off line
+            pass
+    if not accepted:
+        return None
     print("the console agent stopped before the command finished; its outcome is unknown here "
           "(python -m console ops show ID tells what happened to an operation)", file=sys.stderr)
     return EXIT_LOST
@@ -183,17 +210,17 @@ def peer_pid(path: Path) -> int | None:
     return credentials[0] if credentials and credentials[1] == os.getuid() else None
 
 
-def stop(path: Path, wait_s: float = 30.0) -> bool:
-    """Ask the agent at `path` to leave (its command under way finishes first) and wait until it has; whether one
-    was there."""
+def stop(path: Path, wait_s: float = 30.0) -> int | None:
+    """Ask the agent at `path` to leave (its commands under way finish first; it takes no new one) and wait up to
+    `wait_s` for it; its pid if it is still finishing then, 0 if it left, None if none was there."""
     pid = peer_pid(path)
     if pid is None:
-        return False
+        return None
     os.kill(pid, 15)
     deadline = time.monotonic() + wait_s
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
-    return True
+    return pid if alive(pid) else 0
 
 
 def alive(pid: int) -> bool:

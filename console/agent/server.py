@@ -8,6 +8,7 @@ up an `ops list` from another terminal. The runtime is shared the way the app sh
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from typing import Any
 from console.agent import IDLE_DEFAULT_S, REQUEST_LIMIT, ROOT, ROUTED, peer_credentials
 
 log = logging.getLogger("console.agent")
+SEND_TIMEOUT_S = 60.0
 _local = threading.local()  # this thread's command streams
 
 
@@ -45,18 +47,23 @@ class Watch:
         return next((name for name, value in now.items() if self.seen.get(name) != value), None)
 
 
-def code_fingerprint() -> tuple[int, int]:
-    """(number of source files, newest modification) of the console's own code."""
-    count = newest = 0
+def code_fingerprint() -> str:
+    """The console's code and catalogues (each file's name, size, inode, modification: a copy that keeps old times
+    still changes inodes) and the installed libraries (their directories change when a package is added or
+    upgraded)."""
+    digest = hashlib.sha256()
     for part in ("console", "mcp_bridge", "servers"):
         for folder, dirs, files in os.walk(ROOT / part):
-            dirs[:] = [d for d in dirs if d != "__pycache__"]
-            for name in files:
-                if name.endswith(".py"):
-                    count += 1
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith((".py", ".po", ".mo", ".json", ".ini", ".mako")):
                     with contextlib.suppress(OSError):
-                        newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
-    return count, newest
+                        info = os.stat(os.path.join(folder, name))
+                        digest.update(f"{folder}/{name}:{info.st_size}:{info.st_ino}:{info.st_mtime_ns};".encode())
+    for folder in sorted({p for p in sys.path if p.endswith("-packages")}):
+        with contextlib.suppress(OSError):
+            digest.update(f"{folder}:{os.stat(folder).st_mtime_ns};".encode())
+    return digest.hexdigest()
 
 
 def _identity(path: Path, content: bool) -> tuple[int, int, int, int] | None:
@@ -68,10 +75,12 @@ def _identity(path: Path, content: bool) -> tuple[int, int, int, int] | None:
 
 
 def _sqlite_file(url: str) -> Path | None:
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
-    return Path(url[len(prefix):].split("?", 1)[0])
+    return Path(parsed.database)
 
 
 def _servers_file(value: str | None) -> Path | None:
@@ -142,27 +151,23 @@ class Agent:
         self.running: set[threading.Thread] = set()
         self.last = time.monotonic()
         self.guard = threading.Lock()
+        self.runtime: Any = None
 
     def serve(self) -> int:
-        """Build the runtime, then answer commands until idle, stale or stopped (commands under way finish)."""
+        """Listen, build the runtime, then answer commands until idle, stale or stopped (commands under way finish).
+
+        It listens as soon as it holds the place, before the runtime is built: the first client queues meanwhile,
+        and a client that finds the lock held but no socket knows the holder is finishing, not starting."""
         import fcntl
 
-        lock = os.open(self.path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)  # held for the agent's life
+        lock = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)  # held for the agent's life
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # another agent serves this place
+        os.ftruncate(lock, 0)
+        os.write(lock, f"{os.getpid()}\n".encode())  # who holds it (tests stop agents still starting by it)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        from console.cli import chat, main, ops  # noqa: F401 - chat and ops imported now, not in the first command
-        from console.logs import configure_logging
-        from console.runtime import Runtime, lend
-
-        configure_logging()
-        started = time.perf_counter()
-        runtime = Runtime.create()
-        self.watch, self.main = Watch(runtime.settings), main
-        lend(runtime)
-        sys.stdout, sys.stderr = Routed("out", sys.stdout), Routed("err", sys.stderr)
         self.path.unlink(missing_ok=True)  # a dead agent's socket: the lock says none lives
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(str(self.path))
@@ -170,89 +175,132 @@ class Agent:
         server.listen(16)
         server.settimeout(0.5)
         signal.signal(signal.SIGTERM, lambda *_: self.leave("asked to stop"))
-        log.info("agent ready in %.2f s at %s (leaves after %.0f s without a command)",
-                 time.perf_counter() - started, self.path, self.idle_s)
         try:
-            while not self.stop:
-                if not self.running and time.monotonic() - self.last >= self.idle_s:
-                    self.leave(f"{self.idle_s:.0f} s without a command")
-                    break
-                try:
-                    conn, _ = server.accept()
-                except TimeoutError:
-                    continue
-                worker = threading.Thread(target=self.answer, args=(conn,), name="agent-command", daemon=True)
-                with self.guard:
-                    self.running.add(worker)
-                worker.start()
-            log.info("leaving: %s", self.stop)
+            return self._serve(server)
         finally:
             self.path.unlink(missing_ok=True)  # no new command comes in; those under way finish
             server.close()
-            for worker in list(self.running):
+            with self.guard:
+                workers = list(self.running)
+            for worker in workers:
                 worker.join()
-            lend(None)
-            runtime.close()
+            self._close_runtime()
+
+    def _serve(self, server: socket.socket) -> int:
+        from console.cli import chat, main, ops  # noqa: F401 - chat and ops imported now, not in the first command
+        from console.logs import configure_logging
+        from console.runtime import Runtime, lend
+
+        configure_logging()
+        started = time.perf_counter()
+        self.runtime = Runtime.create()  # a failure ends the agent; its queued clients run their commands themselves
+        self.watch, self.main = Watch(self.runtime.settings), main
+        lend(self.runtime)
+        sys.stdout, sys.stderr = Routed("out", sys.stdout), Routed("err", sys.stderr)
+        log.info("agent ready in %.2f s at %s (leaves after %.0f s without a command)",
+                 time.perf_counter() - started, self.path, self.idle_s)
+        self.last = time.monotonic()
+        while not self.stop:
+            if not self.running and time.monotonic() - self.last >= self.idle_s:
+                self.leave(f"{self.idle_s:.0f} s without a command")
+                break
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            worker = threading.Thread(target=self.answer, args=(conn,), name="agent-command", daemon=True)
+            with self.guard:
+                self.running.add(worker)
+            worker.start()
+        log.info("leaving: %s", self.stop)
         return 0
+
+    def _close_runtime(self) -> None:
+        if self.runtime is not None:
+            from console.runtime import lend
+
+            lend(None)
+            self.runtime.close()
 
     def leave(self, reason: str) -> None:
         self.stop = self.stop or reason
 
     def answer(self, conn: socket.socket) -> None:
+        ran = False
         try:
             with conn:
-                self._answer(conn)
+                ran = self._answer(conn)
         finally:
             with self.guard:
                 self.running.discard(threading.current_thread())
-                self.last = time.monotonic()
+                if ran:  # a probe (`agent status`) or a refused request does not keep the agent alive
+                    self.last = time.monotonic()
 
-    def _answer(self, conn: socket.socket) -> None:
+    def _answer(self, conn: socket.socket) -> bool:
+        """One connection: whether a command ran."""
         credentials = peer_credentials(conn)
-        if credentials is not None and credentials[1] != os.getuid():
+        if credentials is None or credentials[1] != os.getuid():
             log.warning("refused a connection from another user")
-            return
+            return False
         conn.settimeout(10.0)
         try:
             line = conn.makefile("rb").readline(REQUEST_LIMIT)
             if not line:
-                return  # a probe (`agent status`): connected, asked nothing
+                return False  # a probe (`agent status`): connected, asked nothing
             argv = json.loads(line)["argv"]
             if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv) and argv[0] in ROUTED):
                 raise ValueError("argv")
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("refused a malformed request")
-            return
-        conn.settimeout(None)
-        if self.stop or (change := self.watch.changed()) is not None:
-            with contextlib.suppress(OSError):
+            return False
+        # A client that stops reading (suspended, or piped into a pager) is given up on after a minute: the command
+        # runs to its end, its output is dropped, and the agent can still leave.
+        conn.settimeout(SEND_TIMEOUT_S)
+        try:
+            if self.stop or (change := self.watch.changed()) is not None:
                 conn.sendall(json.dumps({"stale": self.stop or change}).encode() + b"\n")
-            self.leave(self.stop or f"{change} changed since the agent started")
-            return
+                self.leave(self.stop or f"{change} changed since the agent started")
+                return False
+            conn.sendall(b'{"accepted": true}\n')  # from here on the client never runs the command itself
+        except OSError:
+            return False
         code = self.run(argv, Stream(conn, "out"), Stream(conn, "err"))
         with contextlib.suppress(OSError):
             conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+        return True
 
     def run(self, argv: list[str], out: Stream, err: Stream) -> int:
         """The command, as in its own process: its output to its client, its warnings too."""
         _local.out, _local.err = out, err
-        handler = logging.StreamHandler(err)
+        handler = logging.StreamHandler(err)  # as Python's last-resort handler prints them in a process of its own
         handler.setLevel(logging.WARNING)
         handler.addFilter(OwnThread())
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter("%(message)s"))
         logging.getLogger().addHandler(handler)
         try:
             return int(self.main(argv) or 0)
-        except SystemExit as exc:  # argparse's usage errors
+        except SystemExit as exc:  # argparse's usage errors; exit codes as the interpreter gives them
             if isinstance(exc.code, str):
                 print(exc.code, file=sys.stderr)
-            return exc.code if isinstance(exc.code, int) else int(exc.code is not None) * 2
+            return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         except Exception:
             traceback.print_exc()
             return 1
         finally:
+            self._settle()
             logging.getLogger().removeHandler(handler)
             _local.out = _local.err = None
+
+    def _settle(self) -> None:
+        """What closing a runtime does at the end of a command in its own process: the reads' result rows written,
+        the audit chain checkpointed to its anchor, before the client hears the command is done."""
+        if self.runtime is None:
+            return
+        try:
+            self.runtime.bridge.calls.flush()
+            self.runtime.bridge.audit.checkpoint()
+        except Exception:  # the flusher and the next checkpoint still cover them
+            log.exception("audit rows or checkpoint not written at the end of a command")
 
 
 if __name__ == "__main__":

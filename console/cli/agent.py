@@ -48,6 +48,10 @@ def show_status(args: argparse.Namespace) -> int:
 def stop_agents(args: argparse.Namespace) -> int:
     place, found = _running()
     mine = agent.agent_key()
-    stopped = [key for key, _ in found if (args.all or key == mine) and agent.stop(place / f"{key}.sock")]
-    print(f"stopped {len(stopped)} agent(s)" if stopped else "no agent to stop")
+    outcomes = [agent.stop(place / f"{key}.sock") for key, _ in found if args.all or key == mine]
+    stopped = sum(outcome == 0 for outcome in outcomes)
+    finishing = [str(pid) for pid in outcomes if pid]
+    print(f"stopped {stopped} agent(s)" if stopped or finishing else "no agent to stop")
+    if finishing:  # they take no new command; what they run ends first
+        print(f"still finishing their commands: pid {', '.join(finishing)}")
     return 0

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 import pytest
@@ -66,14 +66,16 @@ def _gone(pid: int, timeout: float = 15.0) -> bool:
 def agent_cli(console_url: str, gate_market_url: str) -> Iterator[AgentCli]:
     make_runtime(console_url, gate_market_url).close()  # migrated, demo users seeded
     place = Path(tempfile.mkdtemp(prefix="agent-", dir="/tmp"))  # short: a Unix socket path has ~107 bytes
-    env = {**cli_env(console_url, gate_market_url), "CONSOLE_CLI_AGENT": "auto", "CONSOLE_CLI_AGENT_DIR": str(place)}
+    env = {**cli_env(console_url, gate_market_url), "CONSOLE_CLI_AGENT": "auto", "CONSOLE_CLI_AGENT_DIR": str(place),
+           "CONSOLE_CLI_AGENT_IDLE_S": "60"}  # gone a minute after a test that could not stop it
     cli = AgentCli(env, place)
     yield cli
-    for path in place.glob("*.sock"):
-        pid = agent.peer_pid(path)
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            _gone(pid)
+    for lock in place.glob("*.lock"):  # every agent that ever held a place here, started, starting or finishing
+        with suppress(ValueError, ProcessLookupError):
+            pid = int(lock.read_text().strip() or 0)
+            if pid and agent.alive(pid):
+                os.kill(pid, signal.SIGTERM)
+                _gone(pid)
     shutil.rmtree(place, ignore_errors=True)
 
 
@@ -193,28 +195,35 @@ def test_a_directory_others_can_open_is_not_used(tmp_path) -> None:
 
 
 def test_each_configuration_has_its_own_agent() -> None:
-    base = {"CONSOLE_DATABASE_URL": "sqlite:///a.db", "PATH": "/bin"}
+    """What a command reads makes another agent; what only differs between two terminals does not."""
+    base = {"CONSOLE_DATABASE_URL": "sqlite:///a.db", "PATH": "/bin", "HOME": "/root"}
     key = agent.agent_key(base, "/srv")
-    assert agent.agent_key({**base, "PATH": "/usr/bin", "CONSOLE_CLI_AGENT_IDLE_S": "5"}, "/srv") == key
-    assert agent.agent_key({**base, "CONSOLE_DATABASE_URL": "sqlite:///b.db"}, "/srv") != key
-    assert agent.agent_key({**base, "ANTHROPIC_API_KEY": "x"}, "/srv") != key
-    assert agent.agent_key({**base, "MARKET_TODAY": "2026-11-01"}, "/srv") != key
+    same = {**base, "PWD": "/tmp", "OLDPWD": "/", "SHLVL": "3", "_": "/usr/bin/env", "SSH_TTY": "/dev/pts/1",
+            "CONSOLE_CLI_AGENT_IDLE_S": "5", "CONSOLE_CLI_AGENT_DIR": "/run/x"}
+    assert agent.agent_key(same, "/srv") == key
+    for changed in ({"CONSOLE_DATABASE_URL": "sqlite:///b.db"}, {"console_database_url": "sqlite:///b.db"},
+                    {"ANTHROPIC_API_KEY": "x"}, {"MARKET_TODAY": "2026-11-01"}, {"PATH": "/opt/bin:/bin"},
+                    {"HOME": "/home/x"}, {"HTTPS_PROXY": "http://proxy:3128"}, {"LANG": "zh_CN.UTF-8"}):
+        assert agent.agent_key({**base, **changed}, "/srv") != key, changed
     assert agent.agent_key(base, "/elsewhere") != key
     assert not agent.enabled({"CONSOLE_CLI_AGENT": "off"}) and agent.enabled({})
 
 
-def test_an_agent_lost_mid_command_is_reported_and_not_retried(capsys) -> None:
+@pytest.mark.parametrize(("said", "expected"), [
+    (b'{"accepted": true}\n{"out": "#7 [approved"}\n', agent.EXIT_LOST),  # lost after its first words
+    (b'{"accepted": true}\n', agent.EXIT_LOST),  # lost before any output: it may have written all the same
+    (b'{"accepted": true}\n{"out": "#7 [appr', agent.EXIT_LOST),  # a line cut off
+    (b"", None),  # gone before taking the command: nothing ran, the caller runs it in its own process
+    (b'{"stale": "the code"}\n', None),  # the agent predates a change: it ran nothing
+    (b'{"out": "forged"}\n{"exit": 0}\n', None),  # an answer without "accepted" is not an answer
+])
+def test_an_agent_lost_mid_command_is_reported_and_never_retried(said, expected, capsys) -> None:
     ours, theirs = socket.socketpair()
-    theirs.sendall(b'{"out": "#7 [approved"}\n')
-    theirs.shutdown(socket.SHUT_WR)  # the agent goes away after its first words
-    assert agent.relay(ours, ["ops", "approve", "7", "--as", "a@b.c"]) == agent.EXIT_LOST
-    captured = capsys.readouterr()
-    assert captured.out == "#7 [approved" and "outcome is unknown" in captured.err
-
-    ours, theirs = socket.socketpair()
-    theirs.sendall(b'{"stale": "the code"}\n')
+    theirs.sendall(said)
     theirs.shutdown(socket.SHUT_WR)
-    assert agent.relay(ours, ["ops", "list"]) is None  # nothing ran: the caller runs it in its own process
+    assert agent.relay(ours, ["ops", "approve", "7", "--as", "a@b.c"]) == expected
+    if expected == agent.EXIT_LOST:
+        assert "outcome is unknown" in capsys.readouterr().err
 
 
 def test_the_watch_sees_a_replaced_database_and_a_changed_key_file(tmp_path) -> None:
@@ -316,3 +325,41 @@ def test_commands_run_side_by_side_each_printing_to_its_own_client() -> None:
         assert any("warned " + name in m.get("err", "") for m in messages)
         assert not any(f"{word} {other}" in text for m in messages for text in m.values()
                        for word in ("to", "of", "warned"))
+
+
+@pytest.mark.slow
+def test_a_command_through_the_agent_leaves_the_audit_chain_as_its_own_process_would(agent_cli, gate_market_url,
+                                                                                      console_url) -> None:
+    """Closing a runtime writes the reads' result rows and checkpoints the chain; the agent, which keeps its runtime,
+    does both before it tells the client the command is done."""
+    from tests.support.console_db import audit_anchor
+
+    agent_cli("ops", "list")
+    op_id, _, _ = _propose(agent_cli, gate_market_url)
+    assert agent_cli("ops", "approve", str(op_id), "--as", "approver@demo.local")[0] == 0
+    with closing(sqlite3.connect(console_url.removeprefix("sqlite:///"))) as db:
+        newest = db.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+        calls, results = db.execute("SELECT sum(event = 'tool_call'), sum(event = 'tool_result') FROM audit_log "
+                                    "WHERE outcome IS NOT NULL").fetchone()
+    anchor = Path(audit_anchor(console_url))
+    anchor = anchor if anchor.is_file() else sorted(anchor.glob("*.jsonl"))[-1]
+    assert json.loads(anchor.read_text().splitlines()[-1])["last_id"] == newest
+    assert calls == results
+
+
+def test_a_place_held_by_a_finishing_agent_sends_the_command_home_at_once(tmp_path) -> None:
+    """Lock held, no socket: an agent finishing its last commands. The new one steps aside and the client runs the
+    command itself within the grace, not after the whole start timeout."""
+    import fcntl
+
+    place = Path(tempfile.mkdtemp(prefix="agent-", dir="/tmp"))
+    try:
+        path = agent.socket_path(place, "k" * 20)
+        held = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        started = time.monotonic()
+        assert agent.start(path) is None
+        assert time.monotonic() - started < agent.START_TIMEOUT_S / 2
+        os.close(held)
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
