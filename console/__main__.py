@@ -1,6 +1,6 @@
 """`python -m console …`: operator and script entry point (setup, serve, users, ops, audit, chat, daily-ops, bench).
 
-`ops` and `chat` go through the command line's warm agent when one can serve (console/agent/); everything else,
+`ops` and `chat` go through the command line's warm agent when one can serve (console/cli_agent/); everything else,
 and those too when no agent can, runs in this process (console/cli/).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from console.agent import run_through_agent
+from console.cli_agent import run_through_agent
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,7 +107,7 @@ class Processes:
 
     def run(self, env: dict[str, str], *args: str) -> str:
         argv = [sys.executable, *args[1:]] if args[0] == "python" else list(args)
-        # One-shot: a warm command-line agent (console/agent/) would outlive the rehearsal's cluster.
+        # One-shot: a warm command-line agent (console/cli_agent/) would outlive the rehearsal's cluster.
         done = subprocess.run(argv, cwd=ROOT, env={**env, "CONSOLE_CLI_AGENT": "off"}, capture_output=True, text=True,
                               timeout=600)
         if done.returncode != 0:

@@ -12,7 +12,7 @@ _SUPPORT = ("market", "console_db", "postgres", "messages_stub", "oidc_provider"
 pytest_plugins = [f"tests.support.{m}" for m in _SUPPORT if importlib.util.find_spec(f"tests.support.{m}") is not None]
 
 IN_CI = os.environ.get("CI") == "true"
-# Commands run by tests answer in their own process: a warm agent (console/agent/) per test environment would
+# Commands run by tests answer in their own process: a warm agent (console/cli_agent/) per test environment would
 # outlive the test. tests/console/test_cli_agent.py turns it on where it is the subject.
 os.environ["CONSOLE_CLI_AGENT"] = "off"
 

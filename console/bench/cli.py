@@ -1,5 +1,5 @@
 """`python -m console bench cli [-n N]`: the command line's wall time, each command in its own process against the
-same commands through the warm agent (console/agent/), in one run on a copy of the demo market.
+same commands through the warm agent (console/cli_agent/), in one run on a copy of the demo market.
 
 Measured: `ops list`, `ops approve` (a bid change proposed untimed just before; "besides the write" subtracts the
 server's execution, the `executed` audit row's duration) and a `chat` turn with the offline assistant (one read).
@@ -20,7 +20,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from console import agent
+from console import cli_agent as agent
 from console.bench import console_app
 from console.settings import PROJECT_ROOT
 

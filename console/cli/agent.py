@@ -1,11 +1,11 @@
-"""`python -m console agent status|stop`: the command line's warm agents (console/agent/)."""
+"""`python -m console agent status|stop`: the command line's warm agents (console/cli_agent/)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 
-from console import agent
+from console import cli_agent as agent
 
 
 def register(sub: argparse._SubParsersAction) -> None:

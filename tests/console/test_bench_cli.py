@@ -23,5 +23,5 @@ def test_bench_cli_prints_each_command_both_ways_and_leaves_no_agent(tmp_path) -
     assert re.search(rf"the agent's first command \(starts it\): {MS} ms", out)
     for name in ("ops list", "ops approve", "chat"):
         assert re.search(rf"^{name} +{MS} ms +{MS} ms +\d+\.\d\d× +{MS} ms (ok|MISSED)$", out, re.M), out
-    leftover = subprocess.run(["pgrep", "-f", "console.agent.server /tmp/bench-cli-"], capture_output=True, text=True)
+    leftover = subprocess.run(["pgrep", "-f", "console.cli_agent.server /tmp/bench-cli-"], capture_output=True, text=True)
     assert leftover.stdout == ""

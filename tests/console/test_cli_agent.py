@@ -1,4 +1,4 @@
-"""The command line's warm agent (console/agent/): `ops` and `chat` answer from one long-lived process per
+"""The command line's warm agent (console/cli_agent/): `ops` and `chat` answer from one long-lived process per
 configuration, exactly as they would in their own process, and never run a command twice or for anyone else."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from console import agent
-from console.agent.server import Watch
+from console import cli_agent as agent
+from console.cli_agent.server import Watch
 from console.settings import PROJECT_ROOT
 from tests.support.console_db import applied_writes, cli_env, keyword, make_runtime, market_value
 
@@ -290,7 +290,7 @@ def test_commands_run_side_by_side_each_printing_to_its_own_client() -> None:
     """A long command (a chat turn with Claude) does not hold up another; neither sees the other's output."""
     import threading
 
-    from console.agent.server import Agent, Routed, Stream
+    from console.cli_agent.server import Agent, Routed, Stream
 
     both = threading.Barrier(2, timeout=10)  # passes only if the two commands run at the same time
 

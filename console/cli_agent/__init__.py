@@ -47,7 +47,7 @@ IDLE_DEFAULT_S = 600.0
 EXIT_LOST = 1  # the agent went away mid-command: the outcome is not known here
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports it
 LOST_START_GRACE_S = 2.0
-log = logging.getLogger("console.agent")
+log = logging.getLogger("console.cli_agent")
 
 
 # ----- where the agent lives -------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def start(path: Path) -> socket.socket | None:
         log.replace(log.with_suffix(".log.1"))  # one older log is kept
     with open(log, "ab") as out:
         os.chmod(log, 0o600)
-        agent = subprocess.Popen([sys.executable, "-m", "console.agent.server", str(path)], stdin=subprocess.DEVNULL,
+        agent = subprocess.Popen([sys.executable, "-m", "console.cli_agent.server", str(path)], stdin=subprocess.DEVNULL,
                                  stdout=out, stderr=out, cwd=os.getcwd(), start_new_session=True, close_fds=True)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -1,4 +1,4 @@
-"""The agent itself (`python -m console.agent.server SOCKET`): one runtime, commands answered side by side.
+"""The agent itself (`python -m console.cli_agent.server SOCKET`): one runtime, commands answered side by side.
 
 Each connection is one command, run in a thread of its own as `console.cli.main` would run it in-process; what it
 prints goes back over its connection (sys.stdout and sys.stderr route by thread), so a long chat turn does not hold
@@ -21,9 +21,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from console.agent import IDLE_DEFAULT_S, REQUEST_LIMIT, ROOT, ROUTED, peer_credentials
+from console.cli_agent import IDLE_DEFAULT_S, REQUEST_LIMIT, ROOT, ROUTED, peer_credentials
 
-log = logging.getLogger("console.agent")
+log = logging.getLogger("console.cli_agent")
 SEND_TIMEOUT_S = 60.0
 _local = threading.local()  # this thread's command streams
 
@@ -90,6 +90,8 @@ def _servers_file(value: str | None) -> Path | None:
 class Stream:
     """A text stream that sends each write to the client as one message; a client gone away is ignored (the
     command still runs to its end: stopping a write halfway is worse)."""
+
+    encoding, errors = "utf-8", "strict"  # what the client writes it as (JSON carries any text)
 
     def __init__(self, conn: socket.socket, kind: str) -> None:
         self.conn, self.kind, self.lost = conn, kind, False
