@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,3 +150,17 @@ def _fill_result(step: Step, block: dict[str, Any]) -> None:
         step.operation_id = int(match.group(1)) if match else None
     elif block.get("is_error"):
         step.status = "error"
+
+
+_services: weakref.WeakKeyDictionary[Any, ChatService] = weakref.WeakKeyDictionary()
+_services_lock = threading.Lock()
+
+
+def shared_chat(runtime: Any) -> ChatService:
+    """The chat service of `runtime`'s bridge, made on first use: a process that runs many turns (the command line's
+    agent, whose commands borrow one runtime) keeps one Anthropic client with its open connections."""
+    with _services_lock:
+        service = _services.get(runtime.bridge)
+        if service is None:
+            service = _services[runtime.bridge] = ChatService(runtime)
+        return service

@@ -24,13 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from console.chat_service import ChatService
+    from console.chat_service import shared_chat
     from console.runtime import Runtime
 
     try:
         with Runtime.create() as runtime:
             caller = runtime.users.caller(args.user, "cli")
-            chat = ChatService(runtime)
+            chat = shared_chat(runtime)
             if args.list:
                 return list_conversations(chat, caller.user, sys.stdout)
             if not args.message or not args.message.strip():

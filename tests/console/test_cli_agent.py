@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing, suppress
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -227,8 +228,6 @@ def test_an_agent_lost_mid_command_is_reported_and_never_retried(said, expected,
 
 
 def test_the_watch_sees_a_replaced_database_and_a_changed_key_file(tmp_path) -> None:
-    from types import SimpleNamespace
-
     db, keyring = tmp_path / "console.db", tmp_path / "keyring.json"
     db.write_bytes(b"one")
     keyring.write_text("{}")
@@ -363,3 +362,19 @@ def test_a_place_held_by_a_finishing_agent_sends_the_command_home_at_once(tmp_pa
         os.close(held)
     finally:
         shutil.rmtree(place, ignore_errors=True)
+
+
+def test_commands_of_one_agent_share_one_chat_service(runtime) -> None:
+    """The agent lends one runtime to every command: their chat turns share one assistant (one Anthropic client with
+    its open connections); another runtime has its own."""
+    from dataclasses import replace
+
+    from console.chat_service import shared_chat
+
+    first = shared_chat(runtime)
+    assert shared_chat(replace(runtime, owned=False)) is first and first.runtime.bridge is runtime.bridge
+    class Bridge:  # any bridge; only its identity matters here
+        pass
+
+    other = SimpleNamespace(bridge=Bridge(), settings=runtime.settings, engine=runtime.engine)
+    assert shared_chat(other) is not first
