@@ -77,41 +77,39 @@ def test_runtime_create_migrates_and_does_not_spawn_servers(console_url: str) ->
         assert rt.bridge.gate.list() == []
 
 
-def test_migration_0005_scales_the_new_amount_limits_of_a_saved_yen_site(tmp_path) -> None:
+def _saved_sites_migrated(tmp_path, revision: str, insert: str, select: str) -> list[tuple]:
+    """Sites us and jp saved (`insert`, with :s) by the schema at `revision`, then migrated to head; `select`'s rows."""
     import sqlalchemy as sa
 
     from console.migrations import migrate_console
 
     url = f"sqlite:///{tmp_path / 'console.db'}"
-    migrate_console(url, "0004")
+    migrate_console(url, revision)
     engine = sa.create_engine(url)
     with engine.begin() as c:
         for site in ("us", "jp"):
-            c.execute(sa.text("INSERT INTO site_policies VALUES (:s, 2, 50, 20, 100, 200, -30, 30, 24, 0)"), {"s": site})
+            c.execute(sa.text(insert), {"s": site})
     migrate_console(url)
     with engine.connect() as c:
-        rows = {r[0]: r[1:] for r in c.execute(sa.text(
-            "SELECT site, max_new_bid, max_new_daily_budget, import_price_max, max_discount_pct FROM site_policies"))}
+        rows = c.execute(sa.text(select)).all()
     engine.dispose()
+    return rows
+
+
+def test_migration_0005_scales_the_new_amount_limits_of_a_saved_yen_site(tmp_path) -> None:
+    found = _saved_sites_migrated(
+        tmp_path, "0004", "INSERT INTO site_policies VALUES (:s, 2, 50, 20, 100, 200, -30, 30, 24, 0)",
+        "SELECT site, max_new_bid, max_new_daily_budget, import_price_max, max_discount_pct FROM site_policies")
+    rows = {r[0]: tuple(r[1:]) for r in found}
     assert rows == {"us": (5.0, 500.0, 10000.0, 50.0), "jp": (500.0, 50000.0, 1000000.0, 50.0)}
 
 
 def test_migration_0009_gives_saved_sites_a_fixed_discount_limit_in_their_currency(tmp_path) -> None:
-    import sqlalchemy as sa
-
-    from console.migrations import migrate_console
-
-    url = f"sqlite:///{tmp_path / 'console.db'}"
-    migrate_console(url, "0008")
-    engine = sa.create_engine(url)
-    with engine.begin() as c:
-        for site in ("us", "jp"):
-            c.execute(sa.text("INSERT INTO site_policies (site, max_bid_change_abs, max_bid_change_pct, "
-                              "max_bid_change_daily_total, max_budget_increase_pct, max_budget_increase_abs, "
-                              "price_change_min_pct, price_change_max_pct, expiry_hours, allow_self_approval) "
-                              "VALUES (:s, 2, 50, 20, 100, 200, -30, 30, 24, 0)"), {"s": site})
-    migrate_console(url)
-    with engine.connect() as c:
-        rows = dict(c.execute(sa.text("SELECT site, max_discount_fixed FROM site_policies")).all())
-    engine.dispose()
+    found = _saved_sites_migrated(
+        tmp_path, "0008",
+        "INSERT INTO site_policies (site, max_bid_change_abs, max_bid_change_pct, max_bid_change_daily_total, "
+        "max_budget_increase_pct, max_budget_increase_abs, price_change_min_pct, price_change_max_pct, expiry_hours, "
+        "allow_self_approval) VALUES (:s, 2, 50, 20, 100, 200, -30, 30, 24, 0)",
+        "SELECT site, max_discount_fixed FROM site_policies")
+    rows = dict(found)
     assert rows == {"us": 100.0, "jp": 10000.0}
